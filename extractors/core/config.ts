@@ -1,0 +1,426 @@
+/**
+ * The config file (DESIGN.md, "Config file"): JSON, validated with zod, `env:NAME` references
+ * resolved from the environment at load time and kept only in memory.
+ *
+ * Every error is a ConfigError naming the field path, what was wrong (credential values are
+ * never echoed) and what is expected. Relative paths (`warehouse`, `outDir`) are resolved
+ * against the config file's folder, so a cron job gets the same files whatever its cwd.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { PROVIDER_IDS, type ProviderId } from './types.js';
+
+export const DEFAULT_CONFIG_FILE = 'unsub-recon.config.json';
+
+/** Default zone per provider, from ../shared/providers/*.md (SendCloud documents UTC+8). */
+export const DEFAULT_TIMEZONE: Record<ProviderId, string> = {
+  'sendgrid-reseller': 'America/Los_Angeles',
+  'sendgrid-subuser': 'America/Los_Angeles',
+  sendcloud: 'Asia/Shanghai',
+  whatcounts: 'America/Los_Angeles',
+  bluehornet: 'America/Los_Angeles',
+};
+
+export const DEFAULT_BASE_URL: Record<ProviderId, string> = {
+  'sendgrid-reseller': 'https://api.sendgrid.com',
+  'sendgrid-subuser': 'https://api.sendgrid.com',
+  sendcloud: 'https://api.sendcloud.net',
+  whatcounts: 'https://api.whatcounts.com',
+  bluehornet: 'https://echo.bluehornet.com',
+};
+
+/** Credential fields each provider needs (all of them secret). */
+export const CREDENTIAL_FIELDS: Record<ProviderId, readonly string[]> = {
+  'sendgrid-reseller': ['api_user', 'api_key'],
+  'sendgrid-subuser': ['api_user', 'api_key'],
+  sendcloud: ['apiUser', 'apiKey'],
+  whatcounts: ['realm', 'password'],
+  bluehornet: ['apiKey', 'sharedSecret'],
+};
+
+const SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const slug = (what: string) =>
+  z
+    .string()
+    .regex(SLUG, `${what} of 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
+    .refine((s) => !s.includes('..'), `${what} without '..' (it becomes part of output paths)`);
+
+const sendgridOptions = z.strictObject({
+  user: z.string().min(1, 'the customer/subuser name'),
+  format: z.enum(['json', 'xml']).default('json'),
+});
+const OPTIONS_SCHEMA: Record<ProviderId, z.ZodType> = {
+  'sendgrid-reseller': sendgridOptions,
+  'sendgrid-subuser': sendgridOptions,
+  sendcloud: z
+    .strictObject({
+      apiUserList: z.array(z.string().min(1)).optional(),
+      labelIdList: z.array(z.union([z.string().min(1), z.number().int()]).transform(String)).optional(),
+    })
+    .default({}),
+  whatcounts: z
+    .strictObject({
+      lists: z.array(z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String)).default([]),
+      customerKey: z.boolean().default(false),
+      resubscribeList: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String).optional(),
+    })
+    .default({ lists: [], customerKey: false }),
+  bluehornet: z.strictObject({}).default({}),
+};
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+  }, 'a real calendar date as YYYY-MM-DD');
+
+const timezone = z.string().refine(isValidTimeZone, 'an IANA time zone such as "America/Chicago" or "UTC"');
+
+const accountSchema = z.strictObject({
+  id: slug('an account id'),
+  provider: z.enum(PROVIDER_IDS, { error: `one of ${PROVIDER_IDS.join(', ')}` }),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL such as https://api.example.com' })
+    .optional(),
+  credentials: z.record(z.string(), z.string()),
+  options: z.unknown().optional(),
+  timezone: timezone.optional(),
+  since: isoDate.default('2010-01-01'),
+  lookbackDays: z.number().int().min(0).max(366).default(2),
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  rateLimit: z
+    .strictObject({
+      requestsPerSecond: z.number().positive('a positive number of requests per second').default(5),
+      concurrency: z.number().int().min(1, 'a whole number of at least 1').max(64).default(2),
+    })
+    .default({ requestsPerSecond: 5, concurrency: 2 }),
+});
+
+const groupSchema = z.strictObject({
+  id: slug('a group id'),
+  accounts: z.array(z.string()).min(2, 'at least two account ids'),
+  policy: z.enum(['union', 'mirror']).default('union'),
+  source: z.string().optional(),
+  scope: z
+    .string()
+    .regex(/^(global|list:\d+)$/, '"global" or "list:<id>"')
+    .default('global'),
+  maxDeleteFraction: z.number().min(0).max(1).default(0.01),
+  maxDeletes: z.number().int().min(0).optional(),
+});
+
+const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  warehouse: z.string().min(1).default('data/warehouse.duckdb'),
+  outDir: z.string().min(1).default('data/runs'),
+  accounts: z.array(accountSchema).min(1, 'at least one account'),
+  groups: z.array(groupSchema).default([]),
+  notify: z
+    .strictObject({
+      webhook: z.url({ protocol: /^https?$/ }).optional(),
+    })
+    .optional(),
+});
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(configSchema.shape),
+  account: Object.keys(accountSchema.shape),
+  group: Object.keys(groupSchema.shape),
+  rateLimit: ['requestsPerSecond', 'concurrency'],
+  notify: ['webhook'],
+};
+
+export interface RateLimit {
+  requestsPerSecond: number;
+  concurrency: number;
+}
+
+export interface AccountConfig {
+  id: string;
+  provider: ProviderId;
+  baseUrl: string;
+  /** Resolved secret values. Never log, store or print these. */
+  credentials: Record<string, string>;
+  options: Record<string, unknown>;
+  timezone: string;
+  since: string;
+  lookbackDays: number;
+  timeoutMs: number;
+  rateLimit: RateLimit;
+}
+
+export interface GroupConfig {
+  id: string;
+  accounts: string[];
+  policy: 'union' | 'mirror';
+  source?: string;
+  scope: string;
+  maxDeleteFraction: number;
+  maxDeletes?: number;
+}
+
+export interface Config {
+  /** Absolute path of the file it was read from, or '<inline>'. */
+  file: string;
+  warehouse: string;
+  outDir: string;
+  accounts: AccountConfig[];
+  groups: GroupConfig[];
+  notify?: { webhook?: string };
+  /** Every resolved credential value, for the redactor. */
+  secrets: string[];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Overrides the file's `warehouse` (the CLI's --warehouse). */
+  warehouse?: string;
+}
+
+/** Reads and validates a config file. Throws ConfigError (exit code 2) on any problem. */
+export function loadConfig(file: string, options: LoadOptions = {}): Config {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      absolute,
+      code === 'ENOENT' ? 'file not found' : `cannot be read (${code ?? String(error)})`,
+      'a JSON config file (see README, "Configure your accounts"; `unsub-recon sandbox` writes one)',
+    );
+  }
+  return parseConfig(text, absolute, options);
+}
+
+/** Validates config text; `file` is used for messages and to resolve relative paths. */
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const where = position ? lineAndColumn(text, Number(position[1])) : null;
+    throw new ConfigError(
+      file,
+      `invalid JSON${where ? ` at line ${where.line}, column ${where.column}` : ''} (${message.replace(/ in JSON at position \d+.*$/, '')})`,
+      'valid JSON',
+    );
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, raw);
+  const cfg = parsed.data;
+  const env = options.env ?? process.env;
+  const dir = path.dirname(file);
+
+  const seen = new Map<string, number>();
+  const secrets: string[] = [];
+  const accounts: AccountConfig[] = cfg.accounts.map((account, i) => {
+    const at = `accounts[${i}]`;
+    const previous = seen.get(account.id);
+    if (previous !== undefined) {
+      throw new ConfigError(`${at}.id`, `duplicate account id "${account.id}" (also accounts[${previous}])`, 'unique ids');
+    }
+    seen.set(account.id, i);
+    const provider = account.provider;
+    const credentials = resolveCredentials(account.credentials, CREDENTIAL_FIELDS[provider], `${at}.credentials`, env);
+    secrets.push(...Object.values(credentials));
+    const optionsResult = OPTIONS_SCHEMA[provider].safeParse(account.options);
+    if (!optionsResult.success) {
+      throw issueToError(optionsResult.error.issues[0]!, account.options, `${at}.options`, [
+        ...optionKeys(provider),
+      ]);
+    }
+    return {
+      id: account.id,
+      provider,
+      baseUrl: (account.baseUrl ?? DEFAULT_BASE_URL[provider]).replace(/\/+$/, ''),
+      credentials,
+      options: (optionsResult.data ?? {}) as Record<string, unknown>,
+      timezone: account.timezone ?? DEFAULT_TIMEZONE[provider],
+      since: account.since,
+      lookbackDays: account.lookbackDays,
+      timeoutMs: account.timeoutMs,
+      rateLimit: account.rateLimit,
+    };
+  });
+
+  const groupIds = new Set<string>();
+  const groups: GroupConfig[] = cfg.groups.map((group, i) => {
+    const at = `groups[${i}]`;
+    if (groupIds.has(group.id)) throw new ConfigError(`${at}.id`, `duplicate group id "${group.id}"`, 'unique ids');
+    groupIds.add(group.id);
+    group.accounts.forEach((id, j) => {
+      if (!seen.has(id)) {
+        throw new ConfigError(
+          `${at}.accounts[${j}]`,
+          `unknown account "${id}"${hint(id, [...seen.keys()])}`,
+          `one of the ids under "accounts": ${[...seen.keys()].join(', ')}`,
+        );
+      }
+    });
+    if (new Set(group.accounts).size !== group.accounts.length) {
+      throw new ConfigError(`${at}.accounts`, 'lists an account twice', 'each account once');
+    }
+    if (group.policy === 'mirror' && !group.source) {
+      throw new ConfigError(`${at}.source`, 'missing for policy "mirror"', 'the id of the member the others follow');
+    }
+    if (group.source !== undefined && !group.accounts.includes(group.source)) {
+      throw new ConfigError(`${at}.source`, `"${group.source}" is not a member of the group`, 'one of its accounts');
+    }
+    return { ...group };
+  });
+
+  return {
+    file,
+    warehouse: path.resolve(dir, options.warehouse ?? cfg.warehouse),
+    outDir: path.resolve(dir, cfg.outDir),
+    accounts,
+    groups,
+    ...(cfg.notify ? { notify: cfg.notify } : {}),
+    secrets,
+  };
+}
+
+function resolveCredentials(
+  given: Record<string, string>,
+  required: readonly string[],
+  at: string,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(given)) {
+    if (!required.includes(key)) {
+      throw new ConfigError(`${at}.${key}`, `unknown credential${hint(key, required)}`, `only ${required.join(', ')}`);
+    }
+  }
+  for (const key of required) {
+    const value = given[key];
+    if (value === undefined || value === '') {
+      throw new ConfigError(`${at}.${key}`, 'missing', 'a value, or "env:NAME" to read it from the environment');
+    }
+    if (value.startsWith('env:')) {
+      const name = value.slice(4);
+      const resolved = env[name];
+      if (resolved === undefined || resolved === '') {
+        throw new ConfigError(`${at}.${key}`, `environment variable ${name} is not set`, `export ${name}=...`);
+      }
+      out[key] = resolved;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+function optionKeys(provider: ProviderId): string[] {
+  const schema = OPTIONS_SCHEMA[provider] as unknown as { def?: { innerType?: { shape?: object } }; shape?: object };
+  const shape = schema.shape ?? schema.def?.innerType?.shape ?? {};
+  return Object.keys(shape);
+}
+
+function issueToError(issue: z.core.$ZodIssue, raw: unknown, prefix?: string, keys?: string[]): ConfigError {
+  const fieldPath = formatPath(issue.path, prefix);
+  if (issue.code === 'unrecognized_keys') {
+    const known = keys ?? knownKeysAt(issue.path);
+    const key = issue.keys[0]!;
+    return new ConfigError(
+      fieldPath ? `${fieldPath}.${key}` : key,
+      `unknown key "${key}"${hint(key, known)}`,
+      `one of ${known.join(', ')}`,
+    );
+  }
+  const value = valueAt(raw, issue.path);
+  const shown = isSecretPath(issue.path) ? '(value hidden)' : JSON.stringify(value);
+  const problem = value === undefined ? 'missing' : `got ${shown}`;
+  return new ConfigError(fieldPath || '(top level)', problem, expectedFrom(issue));
+}
+
+function expectedFrom(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value' && 'values' in issue) return `one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'too_small' && issue.origin === 'array') return issue.message;
+  if (issue.code === 'invalid_type') return `a value of type ${issue.expected}`;
+  return issue.message.replace(/^Invalid input: expected /, '');
+}
+
+function knownKeysAt(issuePath: PropertyKey[]): readonly string[] {
+  const names = issuePath.filter((p) => typeof p === 'string');
+  const last = names[names.length - 1];
+  if (last === undefined) return KNOWN_KEYS['']!;
+  if (last === 'accounts') return KNOWN_KEYS.account!;
+  if (last === 'groups') return KNOWN_KEYS.group!;
+  return KNOWN_KEYS[last] ?? [];
+}
+
+function isSecretPath(issuePath: PropertyKey[]): boolean {
+  return issuePath.includes('credentials');
+}
+
+function formatPath(issuePath: PropertyKey[], prefix?: string): string {
+  let out = prefix ?? '';
+  for (const part of issuePath) {
+    out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+function valueAt(raw: unknown, issuePath: PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const part of issuePath) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[part];
+  }
+  return cur;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return { line, column };
+}
+
+/** " (did you mean "x"?)" when a known name is within a small edit distance. */
+export function hint(given: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = editDistance(given.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
