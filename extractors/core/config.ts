@@ -62,9 +62,14 @@ const OPTIONS_SCHEMA: Record<ProviderId, z.ZodType> = {
     .default({}),
   whatcounts: z
     .strictObject({
-      lists: z.array(z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String)).default([]),
+      lists: z
+        .array(z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String))
+        .default([]),
       customerKey: z.boolean().default(false),
-      resubscribeList: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String).optional(),
+      resubscribeList: z
+        .union([z.string().regex(/^\d+$/), z.number().int().positive()])
+        .transform(String)
+        .optional(),
     })
     .default({ lists: [], customerKey: false }),
   bluehornet: z.strictObject({}).default({}),
@@ -214,7 +219,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     );
   }
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, raw);
+  if (!parsed.success) throw issueToError(firstIssue(parsed.error.issues), raw);
   const cfg = parsed.data;
   const env = options.env ?? process.env;
   const dir = path.dirname(file);
@@ -225,15 +230,24 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const at = `accounts[${i}]`;
     const previous = seen.get(account.id);
     if (previous !== undefined) {
-      throw new ConfigError(`${at}.id`, `duplicate account id "${account.id}" (also accounts[${previous}])`, 'unique ids');
+      throw new ConfigError(
+        `${at}.id`,
+        `duplicate account id "${account.id}" (also accounts[${previous}])`,
+        'unique ids',
+      );
     }
     seen.set(account.id, i);
     const provider = account.provider;
-    const credentials = resolveCredentials(account.credentials, CREDENTIAL_FIELDS[provider], `${at}.credentials`, env);
+    const credentials = resolveCredentials(
+      account.credentials,
+      CREDENTIAL_FIELDS[provider],
+      `${at}.credentials`,
+      env,
+    );
     secrets.push(...Object.values(credentials));
     const optionsResult = OPTIONS_SCHEMA[provider].safeParse(account.options);
     if (!optionsResult.success) {
-      throw issueToError(optionsResult.error.issues[0]!, account.options, `${at}.options`, [
+      throw issueToError(firstIssue(optionsResult.error.issues), account.options, `${at}.options`, [
         ...optionKeys(provider),
       ]);
     }
@@ -254,7 +268,8 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const groupIds = new Set<string>();
   const groups: GroupConfig[] = cfg.groups.map((group, i) => {
     const at = `groups[${i}]`;
-    if (groupIds.has(group.id)) throw new ConfigError(`${at}.id`, `duplicate group id "${group.id}"`, 'unique ids');
+    if (groupIds.has(group.id))
+      throw new ConfigError(`${at}.id`, `duplicate group id "${group.id}"`, 'unique ids');
     groupIds.add(group.id);
     group.accounts.forEach((id, j) => {
       if (!seen.has(id)) {
@@ -269,10 +284,18 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       throw new ConfigError(`${at}.accounts`, 'lists an account twice', 'each account once');
     }
     if (group.policy === 'mirror' && !group.source) {
-      throw new ConfigError(`${at}.source`, 'missing for policy "mirror"', 'the id of the member the others follow');
+      throw new ConfigError(
+        `${at}.source`,
+        'missing for policy "mirror"',
+        'the id of the member the others follow',
+      );
     }
     if (group.source !== undefined && !group.accounts.includes(group.source)) {
-      throw new ConfigError(`${at}.source`, `"${group.source}" is not a member of the group`, 'one of its accounts');
+      throw new ConfigError(
+        `${at}.source`,
+        `"${group.source}" is not a member of the group`,
+        'one of its accounts',
+      );
     }
     return { ...group };
   });
@@ -297,19 +320,31 @@ function resolveCredentials(
   const out: Record<string, string> = {};
   for (const key of Object.keys(given)) {
     if (!required.includes(key)) {
-      throw new ConfigError(`${at}.${key}`, `unknown credential${hint(key, required)}`, `only ${required.join(', ')}`);
+      throw new ConfigError(
+        `${at}.${key}`,
+        `unknown credential${hint(key, required)}`,
+        `only ${required.join(', ')}`,
+      );
     }
   }
   for (const key of required) {
     const value = given[key];
     if (value === undefined || value === '') {
-      throw new ConfigError(`${at}.${key}`, 'missing', 'a value, or "env:NAME" to read it from the environment');
+      throw new ConfigError(
+        `${at}.${key}`,
+        'missing',
+        'a value, or "env:NAME" to read it from the environment',
+      );
     }
     if (value.startsWith('env:')) {
       const name = value.slice(4);
       const resolved = env[name];
       if (resolved === undefined || resolved === '') {
-        throw new ConfigError(`${at}.${key}`, `environment variable ${name} is not set`, `export ${name}=...`);
+        throw new ConfigError(
+          `${at}.${key}`,
+          `environment variable ${name} is not set`,
+          `export ${name}=...`,
+        );
       }
       out[key] = resolved;
     } else {
@@ -320,9 +355,17 @@ function resolveCredentials(
 }
 
 function optionKeys(provider: ProviderId): string[] {
-  const schema = OPTIONS_SCHEMA[provider] as unknown as { def?: { innerType?: { shape?: object } }; shape?: object };
+  const schema = OPTIONS_SCHEMA[provider] as unknown as {
+    def?: { innerType?: { shape?: object } };
+    shape?: object;
+  };
   const shape = schema.shape ?? schema.def?.innerType?.shape ?? {};
   return Object.keys(shape);
+}
+
+/** An unknown key usually explains a "missing" one beside it (a typo), so report it first. */
+function firstIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
+  return issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
 }
 
 function issueToError(issue: z.core.$ZodIssue, raw: unknown, prefix?: string, keys?: string[]): ConfigError {
@@ -343,7 +386,8 @@ function issueToError(issue: z.core.$ZodIssue, raw: unknown, prefix?: string, ke
 }
 
 function expectedFrom(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_value' && 'values' in issue) return `one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'invalid_value' && 'values' in issue)
+    return `one of ${issue.values.map(String).join(', ')}`;
   if (issue.code === 'too_small' && issue.origin === 'array') return issue.message;
   if (issue.code === 'invalid_type') return `a value of type ${issue.expected}`;
   return issue.message.replace(/^Invalid input: expected /, '');
