@@ -25,10 +25,7 @@ function baseConfig(): RawConfig {
   };
 }
 
-function errorFor(
-  mutate: (c: RawConfig) => void,
-  environment: NodeJS.ProcessEnv = env,
-): ConfigError {
+function errorFor(mutate: (c: RawConfig) => void, environment: NodeJS.ProcessEnv = env): ConfigError {
   const config = baseConfig();
   mutate(config);
   try {
