@@ -1,0 +1,140 @@
+/**
+ * The `unsub-recon` command line. Parses arguments (commander), runs one flow, and is the
+ * only place that turns error classes into exit codes:
+ *   0 ok · 1 failure · 2 usage or config error · 3 discrepancies found (--fail-on-discrepancy)
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { type Config, DEFAULT_CONFIG_FILE, loadConfig } from '../extractors/core/config.js';
+import { ConfigError, isUnsubReconError, UsageError } from '../extractors/core/errors.js';
+import { createRedactor } from '../extractors/core/redact.js';
+import { configCheck } from './config-check.js';
+import { Output } from './output.js';
+import { listRuns } from './runs.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, discrepancies: 3 } as const;
+
+export interface GlobalOptions {
+  config: string;
+  warehouse?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** What every command receives: parsed global flags, the output sink and a config loader. */
+export interface CommandContext {
+  options: GlobalOptions;
+  out: Output;
+  config(): Config;
+}
+
+const packageVersion = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+};
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
+  if (isUnsubReconError(error) && 'exitCode' in error && typeof error.exitCode === 'number')
+    return error.exitCode;
+  return EXIT.failure;
+}
+
+function buildProgram(
+  run: (action: (ctx: CommandContext) => Promise<void> | void) => Promise<void>,
+): Command {
+  const program = new Command('unsub-recon')
+    .description('Extract, reconcile and repair email unsubscribe lists across providers.')
+    .version(packageVersion(), '--version', 'print the version and exit')
+    .option('--config <file>', 'config file (JSON)', DEFAULT_CONFIG_FILE)
+    .option('--warehouse <file>', "DuckDB warehouse file (overrides the config's warehouse)")
+    .option('--json', 'print one JSON object on stdout instead of tables', false)
+    .option('--quiet', 'no progress or notes on stderr', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const config = program
+    .command('config')
+    .description('work with the config file')
+    .addHelpText('after', '\nExample:\n  unsub-recon config check --config unsub-recon.config.json');
+  config
+    .command('check')
+    .description('validate the config and print the accounts and groups it defines (never secrets)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon --config examples/unsub-recon.config.json config check\n  unsub-recon config check --json',
+    )
+    .action(() => run((ctx) => configCheck(ctx.config(), ctx.out)));
+
+  program
+    .command('runs')
+    .description('list runs recorded in the warehouse, newest first')
+    .addOption(
+      new Option('--limit <n>', 'how many runs to show').default(20).argParser(positiveInt('--limit')),
+    )
+    .addHelpText('after', '\nExamples:\n  unsub-recon runs\n  unsub-recon runs --limit 5 --json')
+    .action((opts: { limit: number }) => run((ctx) => listRuns(ctx, opts.limit)));
+
+  // Global flags work before or after the command name (`config check --json`): commander's
+  // default. exitOverride() above is inherited by every command created after it.
+  return program;
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`${flag}: got "${value}", expected a whole number ≥ 1`);
+    return n;
+  };
+}
+
+/** Runs the CLI with `argv` (as process.argv) and returns the exit code; never calls process.exit. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  let out = new Output({ json: argv.includes('--json'), quiet: argv.includes('--quiet') });
+  let redact = (text: string) => text;
+
+  const run = async (action: (ctx: CommandContext) => Promise<void> | void): Promise<void> => {
+    const options = program.opts<GlobalOptions>();
+    out = new Output({ json: options.json, quiet: options.quiet });
+    let loaded: Config | undefined;
+    const ctx: CommandContext = {
+      options,
+      out,
+      config: () => {
+        loaded ??= loadConfig(options.config, options.warehouse ? { warehouse: options.warehouse } : {});
+        redact = createRedactor(loaded.secrets);
+        return loaded;
+      },
+    };
+    await action(ctx);
+  };
+
+  const program = buildProgram(run);
+  program.configureOutput({
+    writeOut: (s) => process.stdout.write(s),
+    writeErr: (s) => process.stderr.write(s),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    exitCode = exitCodeFor(error);
+    if (error instanceof CommanderError) return exitCode;
+    reportError(out, error, redact);
+  }
+  return exitCode;
+}
+
+function reportError(out: Output, error: unknown, redact: (s: string) => string): void {
+  const code = isUnsubReconError(error) ? error.code : 'INTERNAL';
+  const message = redact(error instanceof Error ? error.message : String(error));
+  out.error(`unsub-recon: ${code}: ${message}`);
+  if (code === 'INTERNAL' && error instanceof Error && error.stack && process.env.UNSUB_RECON_DEBUG) {
+    out.error(redact(error.stack));
+  }
+  if (out.json && !out.hasResult) out.result({ status: 'error', error: { code, message } }, () => '');
+}
