@@ -28,7 +28,7 @@ demo: install ## run the main job on the built-in provider simulators
 	bash pipelines/demo.sh
 
 bench: install ## benchmarks; figures printed and written to bench/RESULTS.md
-	node --import tsx bench/run.ts
+	node --expose-gc --import tsx bench/run.ts
 
 clean: ## remove build output and generated data (keeps node_modules)
 	rm -rf dist data/runs data/sandbox data/*.duckdb data/*.duckdb.wal

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const compiled = new URL('../dist/pipelines/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(compiled))) {
-  process.stderr.write('unsub-recon: dist/ is missing; run `npm ci && npm run build` (or `make install`) first.\n');
+  process.stderr.write(
+    'unsub-recon: dist/ is missing; run `npm ci && npm run build` (or `make install`) first.\n',
+  );
   process.exit(2);
 }
 const { main } = await import(compiled.href);

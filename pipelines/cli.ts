@@ -6,11 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULT_CONFIG_FILE, loadConfig } from '../extractors/core/config.js';
-import { ConfigError, isUnsubReconError, UsageError } from '../extractors/core/errors.js';
+import { ConfigError, isUnsubReconError, UsageError, WindowError } from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
 import { configCheck } from './config-check.js';
+import { demoCommand } from './demo.js';
+import { extractCommand } from './extract.js';
 import { Output } from './output.js';
 import { listRuns } from './runs.js';
+import { sandboxCommand } from './sandbox.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, discrepancies: 3 } as const;
 
@@ -37,7 +40,8 @@ const packageVersion = (): string => {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof WindowError)
+    return EXIT.usage;
   if (isUnsubReconError(error) && 'exitCode' in error && typeof error.exitCode === 'number')
     return error.exitCode;
   return EXIT.failure;
@@ -78,9 +82,87 @@ function buildProgram(
     .addHelpText('after', '\nExamples:\n  unsub-recon runs\n  unsub-recon runs --limit 5 --json')
     .action((opts: { limit: number }) => run((ctx) => listRuns(ctx, opts.limit)));
 
+  program
+    .command('extract')
+    .description(
+      "pull every configured account's unsubscribes through its API and stage them in the warehouse",
+    )
+    .option('--account <id...>', 'only these accounts (repeatable)')
+    .option(
+      '--full',
+      "re-read each account's whole history from its `since` (only a full read can show removals)",
+    )
+    .option(
+      '--from <date>',
+      "start of a range: YYYY-MM-DD (local midnight in each account's zone) or an ISO instant",
+    )
+    .option('--to <date>', 'end of the range, exclusive (default now)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon extract                      # incremental: from each watermark minus lookback\n  unsub-recon extract --full --account sc-main\n  unsub-recon extract --from 2024-01-01 --to 2024-07-01 --json\n\nExit codes: 0 every account complete; 1 some account failed or incomplete (the others are committed).',
+    )
+    .action((opts: { account?: string[]; full?: boolean; from?: string; to?: string }) =>
+      run((ctx) => extractCommand(ctx.config(), opts, ctx.out)),
+    );
+
+  program
+    .command('demo')
+    .description('start the simulators, run a full extract of every account, print the summary')
+    .addOption(
+      new Option('--rows <n>', 'rows per simulated account').default(1000).argParser(positiveInt('--rows')),
+    )
+    .option('--dir <dir>', 'where the demo config, warehouse and runs go', 'data/demo')
+    .addHelpText('after', '\nExamples:\n  unsub-recon demo\n  unsub-recon demo --rows 20000 --json')
+    .action((opts: { rows: number; dir: string }) => run((ctx) => demoCommand(opts, ctx.out)));
+
+  program
+    .command('sandbox')
+    .description(
+      'start every provider simulator on 127.0.0.1 with a generated scenario, and write a config for them',
+    )
+    .addOption(
+      new Option(
+        '--port <n>',
+        'first port (simulators take consecutive ports); default: free ports',
+      ).argParser(portNumber),
+    )
+    .option('--scenario <name>', 'scenario to generate (mixed, small)', 'mixed')
+    .addOption(
+      new Option('--rows <n>', 'rows per account, 100 to 5000000')
+        .default(1000)
+        .argParser(positiveInt('--rows')),
+    )
+    .addOption(new Option('--seed <n>', 'scenario seed').default(1).argParser(positiveInt('--seed')))
+    .option(
+      '--faults <specs...>',
+      'faults for every account ("rate-limit:2,server-error/503@3") or one ("sc-main=slow/5000:1")',
+    )
+    .option('--dir <dir>', 'where the config, warehouse and runs go', 'data/sandbox')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon sandbox\n  unsub-recon sandbox --rows 100000 --faults "rate-limit:2" --dir /tmp/sbx\n  source data/sandbox/sandbox.env && unsub-recon --config data/sandbox/unsub-recon.config.json config check',
+    )
+    .action(
+      (opts: {
+        port?: number;
+        scenario: string;
+        rows: number;
+        seed: number;
+        faults?: string[];
+        dir: string;
+      }) => run((ctx) => sandboxCommand(opts, ctx.out)),
+    );
+
   // Global flags work before or after the command name (`config check --json`): commander's
   // default. exitOverride() above is inherited by every command created after it.
   return program;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port: got "${value}", expected 0 to 65535`);
+  return n;
 }
 
 function positiveInt(flag: string) {

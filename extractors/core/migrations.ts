@@ -32,9 +32,14 @@ export interface RunScopedTable {
  * yet (an older schema version) are skipped.
  */
 export const RUN_SCOPED_TABLES: readonly RunScopedTable[] = [
+  // Before migration 003 the staging tables had the contract names; after it those are views.
   { table: 'raw_rows', purgeWhenFailed: true },
-  // The request log of a failed run is how the user finds out which request failed.
+  { table: 'stage_raw_rows', purgeWhenFailed: true },
+  // The request log and completeness records of a failed run are how the user finds out what failed.
   { table: 'requests', purgeWhenFailed: false },
+  { table: 'stage_requests', purgeWhenFailed: false },
+  { table: 'stage_extractions', purgeWhenFailed: false },
+  { table: 'stage_extract_windows', purgeWhenFailed: false },
 ];
 
 const FILE_NAME = /^(\d{3})_([a-z0-9_]+)\.sql$/;

@@ -33,11 +33,13 @@ export type Redactor = (text: string) => string;
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * Builds a redactor for a set of secret values. Secrets shorter than 3 characters are ignored
+ * Builds a redactor for a set of secret values. `byName: false` keeps only the value layer: for
+ * provider data (raw rows), where a field called `apiUser` is data unless its value is a secret. Secrets shorter than 3 characters are ignored
  * for the value layer (replacing every "a" would destroy the text); the name layer still
  * covers them when they travel as named parameters.
  */
-export function createRedactor(secrets: Iterable<string>): Redactor {
+export function createRedactor(secrets: Iterable<string>, options: { byName?: boolean } = {}): Redactor {
+  const byName = options.byName ?? true;
   const spellings = new Set<string>();
   for (const secret of secrets) {
     if (!secret || secret.length < 3) continue;
@@ -62,6 +64,7 @@ export function createRedactor(secrets: Iterable<string>): Redactor {
   return (text: string): string => {
     let out = text;
     if (valuePattern) out = out.replace(valuePattern, REDACTED);
+    if (!byName) return out;
     return out
       .replace(paramPattern, `$1${REDACTED}`)
       .replace(xmlPattern, `$1${REDACTED}$3`)

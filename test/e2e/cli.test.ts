@@ -117,7 +117,7 @@ describe('usage', () => {
     const commands = [...stdout.matchAll(/^\s{2}(\w[\w-]*)(?: \[options\])?(?: \[command\])?\s{2,}/gm)].map(
       (m) => m[1],
     );
-    expect(commands.filter((c) => c !== 'help')).toEqual(['config', 'runs']);
+    expect(commands.filter((c) => c !== 'help')).toEqual(['config', 'runs', 'extract', 'demo', 'sandbox']);
   });
 });
 

@@ -120,9 +120,9 @@ describe('warehouse lock across processes', () => {
         { run_id: held.committedRunId, status: 'succeeded', error: null },
         { run_id: held.runId, status: 'failed', error: ABANDONED_RUN_ERROR },
       ]);
-      expect(await warehouse.all('SELECT run_id, count(*) AS n FROM raw_rows GROUP BY run_id')).toEqual([
-        { run_id: held.committedRunId, n: 2n },
-      ]);
+      expect(await warehouse.all('SELECT run_id, count(*) AS n FROM stage_raw_rows GROUP BY run_id')).toEqual(
+        [{ run_id: held.committedRunId, n: 2n }],
+      );
     } finally {
       await warehouse.close();
     }

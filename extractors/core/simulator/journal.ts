@@ -43,10 +43,22 @@ export function maskParams(
   return out;
 }
 
+/** Read and other entries kept (the most recent); writes are always kept. */
+export const JOURNAL_READ_RETENTION = 10_000;
+
 export class Journal {
   private list: MutableEntry[] = [];
+  private total = 0;
 
-  constructor(private readonly redactor: () => Redactor) {}
+  /**
+   * Writes are few and every one matters to replay tests, so all are kept; reads are kept up to
+   * `readRetention` (the most recent), so a simulator serving a 5M-row account page by page
+   * keeps flat memory instead of one entry per page.
+   */
+  constructor(
+    private readonly redactor: () => Redactor,
+    private readonly readRetention = JOURNAL_READ_RETENTION,
+  ) {}
 
   /** Appends an entry at arrival (kit use); the returned object is updated as the request proceeds. */
   open(init: {
@@ -73,6 +85,8 @@ export class Journal {
     };
     if (init.account !== undefined) entry.account = init.account;
     this.list.push(entry);
+    this.total += 1;
+    if (this.list.length >= 2 * this.readRetention) this.compact();
     return entry;
   }
 
@@ -89,12 +103,19 @@ export class Journal {
     return this.entries((e) => e.kind === 'write' && (account === undefined || e.account === account));
   }
 
+  /** Requests journaled since the start or the last clear(), including reads no longer retained. */
   get size(): number {
-    return this.list.length;
+    return this.total;
+  }
+
+  private compact(): void {
+    let readsToDrop = this.list.filter((e) => e.kind !== 'write').length - this.readRetention;
+    this.list = this.list.filter((e) => e.kind === 'write' || readsToDrop-- <= 0);
   }
 
   clear(): void {
     this.list = [];
+    this.total = 0;
   }
 
   /** Masks a free text with the current secrets (used for notes). */

@@ -41,3 +41,13 @@ describe('createRedactor', () => {
     );
   });
 });
+
+describe('createRedactor({ byName: false })', () => {
+  it('replaces secret values only, leaving fields that merely have secret-sounding names', () => {
+    const redact = createRedactor(['sim-key-123'], { byName: false });
+    expect(redact('{"apiUser":"brand_trigger","email":"a@x.com"}')).toBe(
+      '{"apiUser":"brand_trigger","email":"a@x.com"}',
+    );
+    expect(redact('{"apiUser":"sim-key-123"}')).toBe(`{"apiUser":"${REDACTED}"}`);
+  });
+});

@@ -36,7 +36,7 @@ async function openRead(): Promise<Warehouse> {
 
 async function stageRawRow(warehouse: Warehouse, runId: string, rowNo: number): Promise<void> {
   await warehouse.run(
-    `INSERT INTO raw_rows (run_id, account_id, provider, request_seq, row_no, fetched_at, raw, raw_time)
+    `INSERT INTO stage_raw_rows (run_id, account_id, provider, request_seq, row_no, fetched_at, raw, raw_time)
      VALUES ($1, 'acct', 'sendcloud', 1, $2, $3, '{"email":"a@example.com"}', '2026-11-23 10:00:00')`,
     [runId, rowNo, new Date()],
   );
@@ -44,7 +44,7 @@ async function stageRawRow(warehouse: Warehouse, runId: string, rowNo: number): 
 
 async function stageRequest(warehouse: Warehouse, runId: string): Promise<void> {
   await warehouse.run(
-    `INSERT INTO requests (run_id, account_id, seq, method, url_redacted, status, attempts, started_at)
+    `INSERT INTO stage_requests (run_id, account_id, seq, method, url_redacted, status, attempts, started_at)
      VALUES ($1, 'acct', 1, 'GET', 'https://api.example.com/x?key=REDACTED', 500, 4, $2)`,
     [runId, new Date()],
   );
@@ -79,12 +79,13 @@ afterEach(async () => {
 describe('migrations', () => {
   it('builds the whole schema from an empty file', async () => {
     const warehouse = await openWrite();
-    expect(warehouse.appliedMigrations).toEqual([1, 2]);
+    expect(warehouse.appliedMigrations).toEqual([1, 2, 3]);
     expect(await warehouse.schemaVersion()).toBe(latestSchemaVersion());
     const recorded = await warehouse.all('SELECT version, name FROM schema_migrations ORDER BY version');
     expect(recorded).toEqual([
       { version: 1, name: 'runs' },
       { version: 2, name: 'staging' },
+      { version: 3, name: 'extract' },
     ]);
     expect(await columns(warehouse, 'runs')).toEqual([
       'run_id',
@@ -96,7 +97,7 @@ describe('migrations', () => {
       'error',
       'pid',
     ]);
-    expect(await columns(warehouse, 'requests')).toEqual([
+    expect(await columns(warehouse, 'stage_requests')).toEqual([
       'run_id',
       'account_id',
       'seq',
@@ -111,8 +112,9 @@ describe('migrations', () => {
       'window_to',
       'error',
       'started_at',
+      'page',
     ]);
-    expect(await columns(warehouse, 'raw_rows')).toEqual([
+    expect(await columns(warehouse, 'stage_raw_rows')).toEqual([
       'run_id',
       'account_id',
       'provider',
@@ -124,10 +126,27 @@ describe('migrations', () => {
       'fetched_at',
       'raw',
       'raw_time',
+      'raw_email',
+      'scope',
+      'raw_expires',
     ]);
+    // The contract names are views over committed runs.
+    const views = await warehouse.all<{ view_name: string }>(
+      'SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name',
+    );
+    expect(views.map((v) => v.view_name)).toEqual(['extract_windows', 'extractions', 'raw_rows', 'requests']);
   });
 
-  it('upgrades a file at the previous version and keeps its data', async () => {
+  it('shows staged rows through the raw_rows view only once their run has committed', async () => {
+    const warehouse = await openWrite();
+    const runId = await warehouse.beginRun();
+    await stageRawRow(warehouse, runId, 0);
+    expect(await rowCounts(warehouse, 'raw_rows')).toEqual({});
+    await warehouse.finishRun(runId, 'succeeded');
+    expect(await rowCounts(warehouse, 'raw_rows')).toEqual({ [runId]: 1n });
+  });
+
+  it('upgrades a file at version 1 and keeps its data', async () => {
     const old = await openWrite({ migrateTo: 1 });
     expect(old.appliedMigrations).toEqual([1]);
     const runId = await old.beginRun();
@@ -136,13 +155,32 @@ describe('migrations', () => {
     await old.close();
 
     const upgraded = await openWrite();
-    expect(upgraded.appliedMigrations).toEqual([2]);
-    expect(await upgraded.schemaVersion()).toBe(2);
+    expect(upgraded.appliedMigrations).toEqual([2, 3]);
+    expect(await upgraded.schemaVersion()).toBe(3);
     expect(await upgraded.all('SELECT run_id, status FROM runs')).toEqual([
       { run_id: runId, status: 'succeeded' },
     ]);
     await stageRawRow(upgraded, runId, 0);
     expect(await rowCounts(upgraded, 'raw_rows')).toEqual({ [runId]: 1n });
+  });
+
+  it('upgrades a file at the previous version (2): staged rows move to stage_raw_rows and stay visible', async () => {
+    const old = await openWrite({ migrateTo: 2 });
+    const runId = await old.beginRun();
+    await old.run(
+      `INSERT INTO raw_rows (run_id, account_id, provider, request_seq, row_no, fetched_at, raw, raw_time)
+       VALUES ($1, 'acct', 'sendcloud', 1, 0, now(), '{"email":"a@x.com"}', '2024-01-01 00:00:00')`,
+      [runId],
+    );
+    await old.finishRun(runId, 'succeeded');
+    await old.close();
+
+    const upgraded = await openWrite();
+    expect(upgraded.appliedMigrations).toEqual([3]);
+    expect(await rowCounts(upgraded, 'stage_raw_rows')).toEqual({ [runId]: 1n });
+    expect(await upgraded.all('SELECT raw_time, raw_email FROM raw_rows')).toEqual([
+      { raw_time: '2024-01-01 00:00:00', raw_email: null },
+    ]);
   });
 
   it('applies nothing on reopen and leaves the migration records alone', async () => {
@@ -163,10 +201,13 @@ describe('migrations', () => {
   });
 
   it('registers the staging tables for run cleanup', () => {
-    expect(RUN_SCOPED_TABLES).toEqual([
-      { table: 'raw_rows', purgeWhenFailed: true },
-      { table: 'requests', purgeWhenFailed: false },
+    expect(RUN_SCOPED_TABLES.filter((t) => t.purgeWhenFailed).map((t) => t.table)).toEqual([
+      'raw_rows',
+      'stage_raw_rows',
     ]);
+    expect(RUN_SCOPED_TABLES.map((t) => t.table)).toEqual(
+      expect.arrayContaining(['stage_requests', 'stage_extractions', 'stage_extract_windows']),
+    );
   });
 });
 
@@ -223,8 +264,8 @@ describe('runs lifecycle', () => {
     await stageRequest(warehouse, bad);
 
     await warehouse.finishRun(bad, 'failed', 'window 2026-01 still failing after retries');
-    expect(await rowCounts(warehouse, 'raw_rows')).toEqual({ [good]: 1n });
-    expect(await rowCounts(warehouse, 'requests')).toEqual({ [bad]: 1n });
+    expect(await rowCounts(warehouse, 'stage_raw_rows')).toEqual({ [good]: 1n });
+    expect(await rowCounts(warehouse, 'stage_requests')).toEqual({ [bad]: 1n });
     expect(await warehouse.all('SELECT status, error FROM runs WHERE run_id = $1', [bad])).toEqual([
       { status: 'failed', error: 'window 2026-01 still failing after retries' },
     ]);
@@ -255,8 +296,8 @@ describe('runs lifecycle', () => {
         { run_id: killed, status: 'failed', error: ABANDONED_RUN_ERROR },
       ].sort((a, b) => a.run_id.localeCompare(b.run_id)),
     );
-    expect(await rowCounts(next, 'raw_rows')).toEqual({ [committed]: 1n });
-    expect(await rowCounts(next, 'requests')).toEqual({ [killed]: 1n });
+    expect(await rowCounts(next, 'stage_raw_rows')).toEqual({ [committed]: 1n });
+    expect(await rowCounts(next, 'stage_requests')).toEqual({ [killed]: 1n });
     await next.close();
 
     const again = await openWrite();
@@ -273,7 +314,7 @@ describe('runs lifecycle', () => {
     expect(await next.all('SELECT status, error FROM runs')).toEqual([
       { status: 'failed', error: CLOSED_RUN_ERROR },
     ]);
-    expect(await rowCounts(next, 'raw_rows')).toEqual({});
+    expect(await rowCounts(next, 'stage_raw_rows')).toEqual({});
   });
 
   it('refuses beginRun inside a transaction, since the running row must commit on its own', async () => {

@@ -1,0 +1,658 @@
+/**
+ * BlueHornet eMS (`bluehornet`, seed 004): windows, request envelope and answer parsing for
+ * `legacy.retrieve_unsub`, plus the XML helpers the client (client.ts) shares.
+ *
+ * Sources: seed `shared/seeds/004_f15a0737139ae705.txt` ("Arguments", "Response Codes",
+ * "Example Response") and `shared/providers/bluehornet.md` (§n). The simulator in this folder
+ * (README.md) is the executable reading of both.
+ *
+ * - Windows are whole local days in the account zone, sent as inclusive `date_deleted1` …
+ *   `date_deleted2` with `date_deleted1` strictly earlier (473), so every window spans ≥ 2 days.
+ * - One POST per window, no paging: the whole range comes back in one `<manifest>` (§6).
+ * - Errors come inside HTTP 200 as `<error>1</error>` items (§3) and are classified here.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { DateTime } from 'luxon';
+import type { AccountConfig } from '../core/config.js';
+import { ProviderError, WindowError } from '../core/errors.js';
+import type { HttpResponse, RequestSpec } from '../core/http.js';
+import { SingleShotPaginator, type SingleShotRequest } from '../core/paginate.js';
+import type {
+  ExtractContext,
+  ExtractWindow,
+  ParsedPage,
+  ProviderCapabilities,
+  RawRow,
+} from '../core/provider.js';
+import type { InstantRange } from '../core/types.js';
+import { resolveZone, toInclusiveDays } from '../core/windows.js';
+
+export const PROVIDER = 'bluehornet';
+
+/** Documented path under the account's host (§1: `POST …/api/xmlrpc/index.php`). */
+export const ENDPOINT_PATH = '/api/xmlrpc/index.php';
+export const RETRIEVE_UNSUB = 'legacy.retrieve_unsub';
+export const MANAGE_SUBSCRIBER = 'legacy.manage_subscriber';
+
+/**
+ * Longest window, in local calendar days. The seed documents no maximum (§6 [A]) and its own
+ * example asks for two months at once, but there is no paging: a window is ONE XML document,
+ * held whole by the parser. A month keeps that document small for a busy account and a window
+ * that fails cheap to redo (STYLE.md's SendCloud example uses the same span).
+ */
+export const MAX_WINDOW_DAYS = 31;
+
+/**
+ * Shortest window, in local calendar days. Both ends are inclusive (seed "Example Post":
+ * "April and May 2010" = 2010-04-01…2010-05-31) and `date_deleted1` must be strictly earlier
+ * than `date_deleted2` (seed "Response Codes" 473), so a window always names two different days.
+ * We never send `date_deleted1` alone for a single day: the seed's argument table says
+ * `date_deleted2` is "required if `date_deleted1` is provided", contradicting its own "a specific
+ * date" wording, so the one-date form may be refused (432) by the real service.
+ */
+export const MIN_WINDOW_DAYS = 2;
+
+/**
+ * `date_deleted` is a bare date in the account's zone (seed "Response"; §5): the SQL reads it as
+ * local midnight. Deletes are refused: the write semantics of `manage_subscriber` are
+ * undocumented and no method re-subscribes a contact (§4).
+ */
+export const capabilities: ProviderCapabilities = {
+  timePrecision: 'date',
+  timeFormat: '%Y-%m-%d',
+  canDelete: false,
+  deleteCaveat:
+    'BlueHornet has no documented way to undo an opt-out: legacy.manage_subscriber flag semantics ' +
+    'are undocumented and no re-subscribe method exists (shared/providers/bluehornet.md §4); ' +
+    'remove the address by hand in the BlueHornet/Mapp UI if it must be mailed again',
+  // One manage_subscriber per POST: its doc page warns that combining it with other method
+  // calls in one POST "is not advisable" (§4, D:5).
+  writeBatchSize: 1,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Windows
+
+function dayStart(ms: number, zone: string): DateTime {
+  return DateTime.fromMillis(ms, { zone }).startOf('day');
+}
+
+/**
+ * The start of every local day in `[from, to)`, followed by `to` itself: days are counted as
+ * the zone lives them, so a date a zone skipped (Pacific/Apia 2011-12-30) is not a day, and a
+ * skipped midnight (DST at 00:00) gives a day starting at 01:00.
+ */
+function dayStarts(from: DateTime, to: DateTime): DateTime[] {
+  const starts: DateTime[] = [];
+  for (let d = from; d.toMillis() < to.toMillis(); ) {
+    starts.push(d);
+    // startOf('day') after the step keeps the boundary on the day start when that day's
+    // midnight does not exist; luxon would otherwise carry 01:00 forward.
+    const next = d.plus({ days: 1 }).startOf('day');
+    if (next.toMillis() <= d.toMillis())
+      throw new WindowError(`bluehornet: no day after ${d.toISO()} in ${d.zoneName}`);
+    d = next;
+  }
+  starts.push(to);
+  return starts;
+}
+
+/** A day-aligned window `[from, to)` with the provider's inclusive dates as its params. */
+function makeWindow(from: DateTime, to: DateTime, zone: string): ExtractWindow {
+  const days = toInclusiveDays({ from: from.toMillis(), to: to.toMillis() }, zone);
+  if (!(days.firstDay < days.lastDay)) {
+    // Unreachable from planWindows/splitWindow; kept so no code path can plan a 473.
+    throw new WindowError(
+      `bluehornet window ${days.firstDay}…${days.lastDay} names one date; date_deleted1 must be earlier than date_deleted2`,
+    );
+  }
+  return {
+    from: from.toMillis(),
+    to: to.toMillis(),
+    scope: 'global',
+    params: { date_deleted1: days.firstDay, date_deleted2: days.lastDay },
+  };
+}
+
+/**
+ * Day counts of consecutive windows covering `days` days (≥ MIN_WINDOW_DAYS): full
+ * MAX_WINDOW_DAYS windows, then the remainder; a remainder of one day borrows a day from the
+ * window before it (…, 30, 2) so no window is shorter than MIN_WINDOW_DAYS or longer than the max.
+ */
+export function windowDayCounts(days: number): number[] {
+  if (!Number.isSafeInteger(days) || days < MIN_WINDOW_DAYS) {
+    throw new WindowError(`bluehornet: cannot plan ${days} days; at least ${MIN_WINDOW_DAYS} are needed`);
+  }
+  const counts: number[] = new Array(Math.floor(days / MAX_WINDOW_DAYS)).fill(MAX_WINDOW_DAYS);
+  const rest = days % MAX_WINDOW_DAYS;
+  if (rest === 1) {
+    counts[counts.length - 1] = MAX_WINDOW_DAYS - 1;
+    counts.push(2);
+  } else if (rest > 0) counts.push(rest);
+  return counts;
+}
+
+/**
+ * Windows covering `range` in `zone`, each [local day start, local day start), between
+ * MIN_WINDOW_DAYS and MAX_WINDOW_DAYS local days (dates the zone really has), contiguous, in order.
+ *
+ * The range is widened to whole local days (from back to its day start, to forward to the next
+ * day start unless it is one): the provider filters by date only. A range inside ONE local day is
+ * widened one more day BACKWARDS (the day before is re-read), because two different dates must
+ * be sent; reading forward instead would ask about a day that is usually still in the future.
+ * Rows of a widened part are staged like any other and removed by the per-account dedupe
+ * (DESIGN.md "Transform"). An empty range gives `[]`.
+ * @throws WindowError for a range that ends before it starts, a non-finite bound or a bad zone.
+ */
+export function planBlueHornetWindows(range: InstantRange, zone: string): ExtractWindow[] {
+  if (!Number.isFinite(range.from) || !Number.isFinite(range.to) || range.from > range.to) {
+    throw new WindowError(`bluehornet: cannot plan the range [${range.from}, ${range.to})`);
+  }
+  resolveZone(zone);
+  if (range.from === range.to) return [];
+  let first = dayStart(range.from, zone);
+  const lastStart = dayStart(range.to, zone);
+  const end = lastStart.toMillis() === range.to ? lastStart : lastStart.plus({ days: 1 }).startOf('day');
+  let starts = dayStarts(first, end);
+  while (starts.length - 1 < MIN_WINDOW_DAYS) {
+    // The day before `first`: the day of the instant just before it (robust to skipped dates).
+    first = dayStart(first.toMillis() - 1, zone);
+    starts = [first, ...starts];
+  }
+  const windows: ExtractWindow[] = [];
+  let i = 0;
+  for (const count of windowDayCounts(starts.length - 1)) {
+    windows.push(makeWindow(starts[i]!, starts[i + count]!, zone));
+    i += count;
+  }
+  return windows;
+}
+
+/**
+ * Halves of a window the engine found too slow or too large, each ≥ MIN_WINDOW_DAYS days; null
+ * when the window has fewer than 2 × MIN_WINDOW_DAYS days (a half would be one day, which the
+ * provider cannot be asked for without also asking for another).
+ */
+export function splitBlueHornetWindow(
+  window: ExtractWindow,
+  zone: string,
+): [ExtractWindow, ExtractWindow] | null {
+  toInclusiveDays(window, zone); // throws unless day-aligned
+  const starts = dayStarts(
+    DateTime.fromMillis(window.from, { zone }),
+    DateTime.fromMillis(window.to, { zone }),
+  );
+  const days = starts.length - 1;
+  if (days < 2 * MIN_WINDOW_DAYS) return null;
+  const mid = starts[Math.floor(days / 2)]!;
+  return [makeWindow(starts[0]!, mid, zone), makeWindow(mid, starts[days]!, zone)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request envelope (§1)
+
+/** One `<methodCall>`: its name and child elements in order. */
+export interface MethodCallSpec {
+  readonly methodName: string;
+  readonly fields: readonly (readonly [name: string, value: string])[];
+}
+
+/** Characters XML 1.0 cannot carry at all (§2.2 Char): C0 controls except tab, LF, CR; lone surrogates. */
+const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when `value` can travel as XML text (the envelope would otherwise be refused or altered). */
+export function isXmlSafe(value: string): boolean {
+  return !NOT_XML_CHAR.test(value);
+}
+
+/** Escapes text content; `'` and `"` too, so the same helper is safe anywhere. */
+export function escapeXml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/** The account's key pair (config `credentials.apiKey`, `credentials.sharedSecret`; DESIGN.md). */
+function credentialsOf(account: AccountConfig): { apiKey: string; sharedSecret: string } {
+  const apiKey = account.credentials.apiKey;
+  const sharedSecret = account.credentials.sharedSecret;
+  if (!apiKey || !sharedSecret) {
+    throw new ProviderError(
+      `bluehornet account "${account.id}": credentials.apiKey and credentials.sharedSecret are required; check the account's credentials in the config`,
+      { provider: PROVIDER, accountId: account.id, family: 'fatal', providerCode: 'CREDENTIALS' },
+    );
+  }
+  return { apiKey, sharedSecret };
+}
+
+/**
+ * The `<api>` envelope (§1, D:2/D:3): credentials inside `<authentication>`, `response_type`
+ * xml (the only type `retrieve_unsub` supports, seed "Usage Notes"), `no_halt` as given.
+ * Every value is XML-escaped.
+ * @throws TypeError when a value holds a character XML cannot carry (message names the field only).
+ */
+export function buildEnvelope(
+  account: AccountConfig,
+  calls: readonly MethodCallSpec[],
+  options: { noHalt: boolean },
+): string {
+  const { apiKey, sharedSecret } = credentialsOf(account);
+  const element = (name: string, value: string): string => {
+    if (!isXmlSafe(value)) throw new TypeError(`bluehornet: <${name}> holds a character XML cannot carry`);
+    return `<${name}>${escapeXml(value)}</${name}>`;
+  };
+  const body = calls
+    .map(
+      (call) =>
+        `<methodCall>${element('methodName', call.methodName)}${call.fields
+          .map(([name, value]) => element(name, value))
+          .join('')}</methodCall>`,
+    )
+    .join('');
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+    `<api><authentication>${element('api_key', apiKey)}${element('shared_secret', sharedSecret)}` +
+    `<response_type>xml</response_type><no_halt>${options.noHalt ? 1 : 0}</no_halt></authentication>` +
+    `<data>${body}</data></api>`
+  );
+}
+
+/**
+ * A POST of the envelope in the form field `data` (what most clients send, §1 C:1 C:3), so the
+ * credentials travel in the body, never in the URL.
+ */
+export function envelopeRequest(
+  account: AccountConfig,
+  calls: readonly MethodCallSpec[],
+  options: { noHalt: boolean; idempotent: boolean; window?: { from: string; to: string } },
+): RequestSpec {
+  return {
+    method: 'POST',
+    url: `${account.baseUrl}${ENDPOINT_PATH}`,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
+      accept: 'text/xml, application/xml',
+    },
+    body: new URLSearchParams({ data: buildEnvelope(account, calls, options) }).toString(),
+    idempotent: options.idempotent,
+    ...(options.window ? { window: options.window } : {}),
+  };
+}
+
+/**
+ * The read for one window: `legacy.retrieve_unsub` with `date_deleted1` < `date_deleted2`, both
+ * inclusive local dates recomputed from the window's instants (so params and instants cannot
+ * disagree). Idempotent: a read may be retried.
+ * @throws WindowError when the window is not day-aligned or names a single date.
+ */
+export function windowRequest(window: ExtractWindow, account: AccountConfig): RequestSpec {
+  const days = toInclusiveDays(window, account.timezone);
+  if (!(days.firstDay < days.lastDay)) {
+    throw new WindowError(
+      `bluehornet: window ${days.firstDay}…${days.lastDay} names one date; date_deleted1 must be earlier than date_deleted2 (seed 473)`,
+    );
+  }
+  return envelopeRequest(
+    account,
+    [
+      {
+        methodName: RETRIEVE_UNSUB,
+        fields: [
+          ['date_deleted1', days.firstDay],
+          ['date_deleted2', days.lastDay],
+        ],
+      },
+    ],
+    {
+      noHalt: false,
+      idempotent: true,
+      window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() },
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer XML
+
+/** An element of the answer: its children and its text, part by part (CDATA kept apart). */
+export interface XmlNode {
+  readonly name: string;
+  readonly children: readonly XmlNode[];
+  readonly parts: readonly { readonly cdata: boolean; readonly text: string }[];
+}
+
+/**
+ * fast-xml-parser in its safest shape: no entity processing at all (a DTD could otherwise define
+ * entities; the five XML ones are decoded by us, below), order preserved so CDATA and text stay
+ * apart and a one-child manifest is a list like any other, values untrimmed and unparsed (the
+ * email must stay exactly as sent).
+ */
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: false,
+  htmlEntities: false,
+  cdataPropName: '__cdata',
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+});
+
+const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** The five predefined entities and character references (XML 1.0 §4.1, §4.6); others are malformed. */
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*);?/g, (whole, ref: string) => {
+    if (!whole.endsWith(';')) throw new SyntaxError(`bare "&" in text`);
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      if (!Number.isFinite(code) || code > 0x10ffff)
+        throw new SyntaxError(`bad character reference &${ref};`);
+      return String.fromCodePoint(code);
+    }
+    const known = PREDEFINED[ref];
+    if (known === undefined) throw new SyntaxError(`unknown entity &${ref};`);
+    return known;
+  });
+}
+
+type Ordered = Record<string, unknown>;
+
+function toNodes(list: unknown): XmlNode[] {
+  const out: XmlNode[] = [];
+  for (const item of Array.isArray(list) ? (list as Ordered[]) : []) {
+    for (const [name, value] of Object.entries(item)) {
+      if (name === ':@' || name === '#text' || name === '__cdata') continue;
+      out.push(toNode(name, value));
+    }
+  }
+  return out;
+}
+
+function toNode(name: string, content: unknown): XmlNode {
+  const children: XmlNode[] = [];
+  const parts: { cdata: boolean; text: string }[] = [];
+  for (const item of Array.isArray(content) ? (content as Ordered[]) : []) {
+    for (const [key, value] of Object.entries(item)) {
+      if (key === '#text') parts.push({ cdata: false, text: decodeEntities(String(value)) });
+      else if (key === '__cdata') {
+        const inner = Array.isArray(value) ? (value as Ordered[]) : [];
+        parts.push({ cdata: true, text: inner.map((v) => String(v['#text'] ?? '')).join('') });
+      } else if (key !== ':@') children.push(toNode(key, value));
+    }
+  }
+  return { name, children, parts };
+}
+
+/** Failures of the answer itself, before any item is read. */
+export class AnswerError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'doctype' | 'malformed' | 'shape',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses a whole answer into its root element.
+ * @throws AnswerError `doctype` for any DOCTYPE/ENTITY declaration (never expanded, never
+ *   accepted: no BlueHornet answer has one, §3), `malformed` for text that is not well-formed XML
+ *   (a body cut short), `shape` when the root is not `<methodResponse>`.
+ */
+export function parseAnswerXml(text: string): XmlNode {
+  const body = text.replace(/^\uFEFF/, '');
+  // Looked for outside CDATA and comments, where the markup would really be a declaration.
+  const markup = body.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
+  if (/<!DOCTYPE|<!ENTITY/i.test(markup)) {
+    throw new AnswerError(
+      'the answer carries a DOCTYPE/ENTITY declaration, which is never accepted',
+      'doctype',
+    );
+  }
+  const valid = XMLValidator.validate(body);
+  if (valid !== true) {
+    throw new AnswerError(
+      `the answer is not well-formed XML (${valid.err.code} at line ${valid.err.line}: ${valid.err.msg})`,
+      'malformed',
+    );
+  }
+  let roots: XmlNode[];
+  try {
+    roots = toNodes(parser.parse(body));
+  } catch (error) {
+    throw new AnswerError(`the answer is not well-formed XML (${(error as Error).message})`, 'malformed');
+  }
+  const root = roots[0];
+  if (roots.length !== 1 || root?.name !== 'methodResponse') {
+    throw new AnswerError(
+      `the answer's root element is <${root?.name ?? 'none'}>, expected <methodResponse>`,
+      'shape',
+    );
+  }
+  return root;
+}
+
+export const child = (node: XmlNode | undefined, name: string): XmlNode | undefined =>
+  node?.children.find((c) => c.name === name);
+
+export const childrenNamed = (node: XmlNode | undefined, name: string): XmlNode[] =>
+  node?.children.filter((c) => c.name === name) ?? [];
+
+/** A field's value with all surrounding whitespace removed: codes, dates, flags, texts (§3 C:2). */
+export function fieldText(node: XmlNode | undefined): string {
+  return node === undefined
+    ? ''
+    : node.parts
+        .map((p) => p.text)
+        .join('')
+        .trim();
+}
+
+const isXmlSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/**
+ * Drops the whitespace run at each edge of a text node when that run spans a line break: the
+ * pretty-printer's indentation. A linear scan, not a regex: an end-anchored pattern over a long
+ * run of spaces would backtrack quadratically on a hostile answer.
+ */
+function stripLayout(text: string): string {
+  let start = 0;
+  while (isXmlSpace(text[start])) start++;
+  const lead = text.slice(0, start);
+  const from = /[\r\n]/.test(lead) ? start : 0;
+  let end = text.length;
+  while (end > from && isXmlSpace(text[end - 1])) end--;
+  const trail = text.slice(end);
+  const to = /[\r\n]/.test(trail) ? end : text.length;
+  return text.slice(from, Math.max(from, to));
+}
+
+/**
+ * A value exactly as the provider holds it, minus the XML layout around it: CDATA content is
+ * taken verbatim (spaces inside a CDATA section are data), and in plain text only a whitespace
+ * run that contains a line break and touches the element's tags or a CDATA section is dropped —
+ * that is the indentation the answer's layout adds (README "Answers": a value "as CDATA on its
+ * own indented line"). A leading or trailing space without a line break is kept: it is
+ * something the provider stored, and the transform, not the extractor, decides what it means.
+ */
+export function exactText(node: XmlNode | undefined): string {
+  if (node === undefined) return '';
+  return node.parts.map((p) => (p.cdata ? p.text : stripLayout(p.text))).join('');
+}
+
+/** One `<item>` of a `<methodResponse>` (§3, D:4). */
+export interface AnswerItem {
+  readonly methodName: string;
+  readonly error: boolean;
+  readonly responseText: string;
+  /** `responseData/responseCode` as a number, null when absent or not a number. */
+  readonly responseCode: number | null;
+  readonly responseData: XmlNode | undefined;
+  readonly responseNum: number | null;
+}
+
+export function readItems(root: XmlNode): AnswerItem[] {
+  return childrenNamed(root, 'item').map((item) => {
+    const data = child(item, 'responseData');
+    const code = fieldText(child(data, 'responseCode'));
+    const num = fieldText(child(item, 'responseNum'));
+    return {
+      methodName: fieldText(child(item, 'methodName')),
+      error: fieldText(child(item, 'error')) === '1',
+      responseText: fieldText(child(item, 'responseText')),
+      responseCode: /^\d+$/.test(code) ? Number(code) : null,
+      responseData: data,
+      responseNum: /^\d+$/.test(num) ? Number(num) : null,
+    };
+  });
+}
+
+/** The documented "Could not authenticate" code (§3, client fixture C:2). */
+export const AUTH_FAILED = 445;
+
+export function isAuthFailure(item: AnswerItem): boolean {
+  return item.responseCode === AUTH_FAILED || /could not authenticate/i.test(item.responseText);
+}
+
+/**
+ * The ProviderError for an error item (§3):
+ * - 445 "Could not authenticate" → fatal, naming the account and the credentials to check;
+ * - 5xx → retriable (DESIGN.md "Extraction": a BlueHornet error item whose code is 5xx);
+ * - anything else (432/471/472/473 argument errors, 400 envelope errors, unknown codes) → fatal:
+ *   the request we built was refused, so retrying cannot help and the data would be incomplete.
+ * `what` names the call for the message (e.g. `legacy.retrieve_unsub date_deleted1=…`).
+ */
+export function itemError(item: AnswerItem, account: AccountConfig, what: string): ProviderError {
+  const code = item.responseCode;
+  const shown = `${code ?? 'no code'} "${item.responseText || 'no responseText'}"`;
+  if (isAuthFailure(item)) {
+    return new ProviderError(
+      `bluehornet account "${account.id}": could not authenticate (${shown}); check the account's credentials (apiKey, sharedSecret) in the config`,
+      { provider: PROVIDER, accountId: account.id, providerCode: String(AUTH_FAILED), family: 'fatal' },
+    );
+  }
+  const details = {
+    provider: PROVIDER,
+    accountId: account.id,
+    ...(code !== null ? { providerCode: String(code) } : {}),
+  };
+  if (code !== null && code >= 500 && code <= 599) {
+    return new ProviderError(
+      `bluehornet account "${account.id}": temporary error ${shown} for ${what}; will retry`,
+      { ...details, family: 'retriable' },
+    );
+  }
+  return new ProviderError(
+    `bluehornet account "${account.id}": ${what} refused with ${shown}; the request unsub-recon built is invalid ` +
+      '(a bug in extractors/bluehornet, not a data problem): report it with this message',
+    { ...details, family: 'fatal' },
+  );
+}
+
+/**
+ * Parses an answer into its items; answer-level failures become ProviderErrors the engine acts
+ * on: a DOCTYPE is fatal (a hostile or broken endpoint, never retried), a body that is not
+ * well-formed is retriable (a body cut short, DESIGN.md "Extraction"), a foreign root or an
+ * answer without items is fatal.
+ */
+export function answerItemsOrThrow(response: HttpResponse, account: AccountConfig): AnswerItem[] {
+  let root: XmlNode;
+  try {
+    root = parseAnswerXml(response.text);
+  } catch (error) {
+    if (!(error instanceof AnswerError)) throw error;
+    throw new ProviderError(`bluehornet account "${account.id}": ${error.message}`, {
+      provider: PROVIDER,
+      accountId: account.id,
+      providerCode: error.kind.toUpperCase(),
+      family: error.kind === 'malformed' ? 'retriable' : 'fatal',
+    });
+  }
+  const items = readItems(root);
+  if (items.length === 0) {
+    throw new ProviderError(`bluehornet account "${account.id}": the answer has no <item>`, {
+      provider: PROVIDER,
+      accountId: account.id,
+      providerCode: 'SHAPE',
+      family: 'fatal',
+    });
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// retrieve_unsub rows (seed "Response")
+
+/**
+ * Rows of one `retrieve_unsub` success item. Every `<deleted_contact_data>` child of
+ * `<manifest>` is a row, one child or many (§3: a converter would make a single child an
+ * object); an empty or self-closed manifest is zero rows. `email` is kept exactly (exactText),
+ * every other field trimmed; `rawTime` is `date_deleted` trimmed, null when empty. A row without
+ * an `email` element is still staged (email '') so the transform rejects it visibly instead of it
+ * vanishing here.
+ */
+export function manifestRows(item: AnswerItem): RawRow[] {
+  const manifest = child(item.responseData, 'manifest');
+  return childrenNamed(manifest, 'deleted_contact_data').map((row): RawRow => {
+    const fields: [string, string][] = [];
+    const seen = new Set<string>();
+    for (const field of row.children) {
+      if (seen.has(field.name)) continue; // first occurrence wins, like the provider's own reader
+      seen.add(field.name);
+      fields.push([field.name, field.name === 'email' ? exactText(field) : fieldText(field)]);
+    }
+    // fromEntries defines own properties, so a hostile field name cannot reach a prototype.
+    const record: Record<string, string> = Object.fromEntries(fields);
+    const email = exactText(child(row, 'email'));
+    const date = fieldText(child(row, 'date_deleted'));
+    return { email, rawTime: date === '' ? null : date, scope: 'global', record };
+  });
+}
+
+/**
+ * Bytes in, rows out, for one window's answer (no I/O).
+ * @throws ProviderError: fatal for auth (445, names the account), argument and envelope errors
+ *   (432/471/472/473/400 — our bug), a DOCTYPE, a foreign root, a success item that is not
+ *   retrieve_unsub's or has no `<manifest>`; retriable for 5xx items and bodies that are not
+ *   well-formed XML.
+ */
+export function parseWindowAnswer(
+  response: HttpResponse,
+  window: ExtractWindow,
+  account: AccountConfig,
+): ParsedPage {
+  const items = answerItemsOrThrow(response, account);
+  const what = `${RETRIEVE_UNSUB} date_deleted1=${window.params.date_deleted1 ?? '?'} date_deleted2=${window.params.date_deleted2 ?? '?'}`;
+  const item = items[0]!;
+  if (item.error) throw itemError(item, account, what);
+  const manifest = child(item.responseData, 'manifest');
+  if (items.length !== 1 || (item.methodName !== '' && item.methodName !== RETRIEVE_UNSUB) || !manifest) {
+    throw new ProviderError(
+      `bluehornet account "${account.id}": unexpected answer to ${what} (${items.length} item(s), methodName "${item.methodName}", ${manifest ? 'with' : 'no'} <manifest>)`,
+      { provider: PROVIDER, accountId: account.id, providerCode: 'SHAPE', family: 'fatal' },
+    );
+  }
+  return { rows: manifestRows(item), total: null, cursor: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The module's extraction half (wired in index.ts)
+
+export const extract = {
+  capabilities,
+  planWindows: (range: InstantRange, ctx: ExtractContext): ExtractWindow[] =>
+    planBlueHornetWindows(range, ctx.account.timezone),
+  splitWindow: (window: ExtractWindow, ctx: ExtractContext): [ExtractWindow, ExtractWindow] | null =>
+    splitBlueHornetWindow(window, ctx.account.timezone),
+  paginator: (): SingleShotPaginator => new SingleShotPaginator(),
+  request: (window: ExtractWindow, _page: SingleShotRequest, ctx: ExtractContext): RequestSpec =>
+    windowRequest(window, ctx.account),
+  parse: (response: HttpResponse, window: ExtractWindow, ctx: ExtractContext): ParsedPage =>
+    parseWindowAnswer(response, window, ctx.account),
+};
