@@ -12,7 +12,6 @@
  * - Errors come inside HTTP 200 as `<error>1</error>` items (§3) and are classified here.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { DateTime } from 'luxon';
 import type { AccountConfig } from '../core/config.js';
 import { ProviderError, WindowError } from '../core/errors.js';
 import type { HttpResponse, RequestSpec } from '../core/http.js';
@@ -25,7 +24,13 @@ import type {
   RawRow,
 } from '../core/provider.js';
 import type { InstantRange } from '../core/types.js';
-import { resolveZone, toInclusiveDays } from '../core/windows.js';
+import {
+  type InclusiveDayRule,
+  inclusiveDayCounts,
+  inclusiveDayWindows,
+  splitInclusiveDayWindow,
+  toInclusiveDays,
+} from '../core/windows.js';
 
 export const PROVIDER = 'bluehornet';
 
@@ -73,120 +78,29 @@ export const capabilities: ProviderCapabilities = {
 // ---------------------------------------------------------------------------------------------
 // Windows
 
-function dayStart(ms: number, zone: string): DateTime {
-  return DateTime.fromMillis(ms, { zone }).startOf('day');
-}
+/** date_deleted1 < date_deleted2, both inclusive (473); shared planner in core/windows.ts. */
+const DAY_RULE: InclusiveDayRule = {
+  provider: 'bluehornet',
+  minDays: MIN_WINDOW_DAYS,
+  maxDays: MAX_WINDOW_DAYS,
+  params: (firstDay, lastDay) => ({ date_deleted1: firstDay, date_deleted2: lastDay }),
+};
+
+/** Day counts of consecutive windows covering `days` days (…, 30, 2: never a 1-day window). */
+export const windowDayCounts = (days: number): number[] => inclusiveDayCounts(days, DAY_RULE);
 
 /**
- * The start of every local day in `[from, to)`, followed by `to` itself: days are counted as
- * the zone lives them, so a date a zone skipped (Pacific/Apia 2011-12-30) is not a day, and a
- * skipped midnight (DST at 00:00) gives a day starting at 01:00.
+ * Windows covering `range` in `zone`, each MIN_WINDOW_DAYS…MAX_WINDOW_DAYS whole local days, the
+ * range widened to whole days (and backwards to two days when shorter): see `inclusiveDayWindows`.
  */
-function dayStarts(from: DateTime, to: DateTime): DateTime[] {
-  const starts: DateTime[] = [];
-  for (let d = from; d.toMillis() < to.toMillis(); ) {
-    starts.push(d);
-    // startOf('day') after the step keeps the boundary on the day start when that day's
-    // midnight does not exist; luxon would otherwise carry 01:00 forward.
-    const next = d.plus({ days: 1 }).startOf('day');
-    if (next.toMillis() <= d.toMillis())
-      throw new WindowError(`bluehornet: no day after ${d.toISO()} in ${d.zoneName}`);
-    d = next;
-  }
-  starts.push(to);
-  return starts;
-}
+export const planBlueHornetWindows = (range: InstantRange, zone: string): ExtractWindow[] =>
+  inclusiveDayWindows(range, zone, DAY_RULE);
 
-/** A day-aligned window `[from, to)` with the provider's inclusive dates as its params. */
-function makeWindow(from: DateTime, to: DateTime, zone: string): ExtractWindow {
-  const days = toInclusiveDays({ from: from.toMillis(), to: to.toMillis() }, zone);
-  if (!(days.firstDay < days.lastDay)) {
-    // Unreachable from planWindows/splitWindow; kept so no code path can plan a 473.
-    throw new WindowError(
-      `bluehornet window ${days.firstDay}…${days.lastDay} names one date; date_deleted1 must be earlier than date_deleted2`,
-    );
-  }
-  return {
-    from: from.toMillis(),
-    to: to.toMillis(),
-    scope: 'global',
-    params: { date_deleted1: days.firstDay, date_deleted2: days.lastDay },
-  };
-}
-
-/**
- * Day counts of consecutive windows covering `days` days (≥ MIN_WINDOW_DAYS): full
- * MAX_WINDOW_DAYS windows, then the remainder; a remainder of one day borrows a day from the
- * window before it (…, 30, 2) so no window is shorter than MIN_WINDOW_DAYS or longer than the max.
- */
-export function windowDayCounts(days: number): number[] {
-  if (!Number.isSafeInteger(days) || days < MIN_WINDOW_DAYS) {
-    throw new WindowError(`bluehornet: cannot plan ${days} days; at least ${MIN_WINDOW_DAYS} are needed`);
-  }
-  const counts: number[] = new Array(Math.floor(days / MAX_WINDOW_DAYS)).fill(MAX_WINDOW_DAYS);
-  const rest = days % MAX_WINDOW_DAYS;
-  if (rest === 1) {
-    counts[counts.length - 1] = MAX_WINDOW_DAYS - 1;
-    counts.push(2);
-  } else if (rest > 0) counts.push(rest);
-  return counts;
-}
-
-/**
- * Windows covering `range` in `zone`, each [local day start, local day start), between
- * MIN_WINDOW_DAYS and MAX_WINDOW_DAYS local days (dates the zone really has), contiguous, in order.
- *
- * The range is widened to whole local days (from back to its day start, to forward to the next
- * day start unless it is one): the provider filters by date only. A range inside ONE local day is
- * widened one more day BACKWARDS (the day before is re-read), because two different dates must
- * be sent; reading forward instead would ask about a day that is usually still in the future.
- * Rows of a widened part are staged like any other and removed by the per-account dedupe
- * (DESIGN.md "Transform"). An empty range gives `[]`.
- * @throws WindowError for a range that ends before it starts, a non-finite bound or a bad zone.
- */
-export function planBlueHornetWindows(range: InstantRange, zone: string): ExtractWindow[] {
-  if (!Number.isFinite(range.from) || !Number.isFinite(range.to) || range.from > range.to) {
-    throw new WindowError(`bluehornet: cannot plan the range [${range.from}, ${range.to})`);
-  }
-  resolveZone(zone);
-  if (range.from === range.to) return [];
-  let first = dayStart(range.from, zone);
-  const lastStart = dayStart(range.to, zone);
-  const end = lastStart.toMillis() === range.to ? lastStart : lastStart.plus({ days: 1 }).startOf('day');
-  let starts = dayStarts(first, end);
-  while (starts.length - 1 < MIN_WINDOW_DAYS) {
-    // The day before `first`: the day of the instant just before it (robust to skipped dates).
-    first = dayStart(first.toMillis() - 1, zone);
-    starts = [first, ...starts];
-  }
-  const windows: ExtractWindow[] = [];
-  let i = 0;
-  for (const count of windowDayCounts(starts.length - 1)) {
-    windows.push(makeWindow(starts[i]!, starts[i + count]!, zone));
-    i += count;
-  }
-  return windows;
-}
-
-/**
- * Halves of a window the engine found too slow or too large, each ≥ MIN_WINDOW_DAYS days; null
- * when the window has fewer than 2 × MIN_WINDOW_DAYS days (a half would be one day, which the
- * provider cannot be asked for without also asking for another).
- */
-export function splitBlueHornetWindow(
+/** Halves of a too-slow or too-large window, each ≥ MIN_WINDOW_DAYS days; null when smaller. */
+export const splitBlueHornetWindow = (
   window: ExtractWindow,
   zone: string,
-): [ExtractWindow, ExtractWindow] | null {
-  toInclusiveDays(window, zone); // throws unless day-aligned
-  const starts = dayStarts(
-    DateTime.fromMillis(window.from, { zone }),
-    DateTime.fromMillis(window.to, { zone }),
-  );
-  const days = starts.length - 1;
-  if (days < 2 * MIN_WINDOW_DAYS) return null;
-  const mid = starts[Math.floor(days / 2)]!;
-  return [makeWindow(starts[0]!, mid, zone), makeWindow(mid, starts[days]!, zone)];
-}
+): [ExtractWindow, ExtractWindow] | null => splitInclusiveDayWindow(window, zone, DAY_RULE);
 
 // ---------------------------------------------------------------------------------------------
 // Request envelope (§1)

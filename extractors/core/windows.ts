@@ -8,6 +8,7 @@
  */
 import { DateTime, type Zone } from 'luxon';
 import { WindowError } from './errors.js';
+import type { ExtractWindow } from './provider.js';
 import type { InstantRange } from './types.js';
 
 /** A planned request window: half-open `[from, to)` in epoch ms, `index` counts from 0. */
@@ -272,4 +273,149 @@ export function coverageGaps(range: InstantRange, windows: readonly InstantRange
   }
   if (cursor < range.to) gaps.push({ from: cursor, to: range.to });
   return { gaps, overlaps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inclusive day ranges whose first date must be strictly earlier than the last (SendGrid legacy
+// `start_date`/`end_date`, BlueHornet `date_deleted1`/`date_deleted2`).
+
+/** Limits of an inclusive-day provider, and how its two dates are sent. */
+export interface InclusiveDayRule {
+  /** Provider name, for messages. */
+  readonly provider: string;
+  /** At least 2: first and last date must differ. */
+  readonly minDays: number;
+  readonly maxDays: number;
+  /** Request parameters for the inclusive dates `firstDay` … `lastDay`. */
+  readonly params: (firstDay: string, lastDay: string) => Record<string, string>;
+}
+
+const localDayStart = (ms: number, zone: string): DateTime =>
+  DateTime.fromMillis(ms, { zone }).startOf('day');
+
+/**
+ * The start of every local day in `[from, to)`, then `to`: days as the zone lives them, so a date a
+ * zone skipped (Pacific/Apia 2011-12-30) is no day, and a skipped midnight gives a day at 01:00.
+ */
+function localDayStarts(from: DateTime, to: DateTime, provider: string): DateTime[] {
+  const starts: DateTime[] = [];
+  for (let d = from; d.toMillis() < to.toMillis(); ) {
+    starts.push(d);
+    // startOf('day') after the step keeps the boundary on the day start when that day's midnight
+    // does not exist; luxon would otherwise carry 01:00 forward.
+    const next = d.plus({ days: 1 }).startOf('day');
+    if (next.toMillis() <= d.toMillis())
+      throw new WindowError(`${provider}: no day after ${d.toISO()} in ${d.zoneName}`);
+    d = next;
+  }
+  starts.push(to);
+  return starts;
+}
+
+function inclusiveDayWindow(
+  from: DateTime,
+  to: DateTime,
+  zone: string,
+  rule: InclusiveDayRule,
+): ExtractWindow {
+  const days = toInclusiveDays({ from: from.toMillis(), to: to.toMillis() }, zone);
+  if (!(days.firstDay < days.lastDay)) {
+    // Unreachable from the planner and the splitter; kept so no code path can send equal dates.
+    throw new WindowError(
+      `${rule.provider} window ${days.firstDay}…${days.lastDay} names one date; the first must be earlier`,
+    );
+  }
+  return {
+    from: from.toMillis(),
+    to: to.toMillis(),
+    scope: 'global',
+    params: rule.params(days.firstDay, days.lastDay),
+  };
+}
+
+/**
+ * Day counts of consecutive windows over `days` (≥ minDays) days: full maxDays windows, then the
+ * rest; a rest shorter than minDays borrows days from the window before it (…, 30, 2), so every
+ * window stays within minDays…maxDays.
+ * @throws WindowError for fewer than minDays days.
+ */
+export function inclusiveDayCounts(
+  days: number,
+  rule: Pick<InclusiveDayRule, 'provider' | 'minDays' | 'maxDays'>,
+): number[] {
+  if (!Number.isSafeInteger(days) || days < rule.minDays) {
+    throw new WindowError(
+      `${rule.provider}: cannot plan ${days} day(s); at least ${rule.minDays} are needed`,
+    );
+  }
+  const counts: number[] = new Array(Math.floor(days / rule.maxDays)).fill(rule.maxDays);
+  const rest = days % rule.maxDays;
+  if (rest > 0 && rest < rule.minDays) {
+    counts[counts.length - 1] = rule.maxDays - (rule.minDays - rest);
+    counts.push(rule.minDays);
+  } else if (rest > 0) counts.push(rest);
+  return counts;
+}
+
+/**
+ * Windows covering `range` in `zone`: contiguous, in order, each `[local day start, local day
+ * start)` of minDays…maxDays days, with `params` the inclusive dates to send.
+ *
+ * The range is widened to whole local days (the provider filters by date): `from` back to its day
+ * start, `to` forward to the next day start unless it is one. A range shorter than minDays days is
+ * widened BACKWARDS (the day after is usually still in the future). Rows of a widened part are
+ * staged as received and collapse in the per-account dedupe (DESIGN.md "Transform"). Empty: `[]`.
+ * @throws WindowError for a reversed or non-finite range, or an unknown zone.
+ */
+export function inclusiveDayWindows(
+  range: InstantRange,
+  zone: string,
+  rule: InclusiveDayRule,
+): ExtractWindow[] {
+  if (!Number.isFinite(range.from) || !Number.isFinite(range.to) || range.from > range.to) {
+    throw new WindowError(`${rule.provider}: cannot plan the range [${range.from}, ${range.to})`);
+  }
+  resolveZone(zone);
+  if (range.from === range.to) return [];
+  let first = localDayStart(range.from, zone);
+  const lastStart = localDayStart(range.to, zone);
+  const end = lastStart.toMillis() === range.to ? lastStart : lastStart.plus({ days: 1 }).startOf('day');
+  let starts = localDayStarts(first, end, rule.provider);
+  while (starts.length - 1 < rule.minDays) {
+    // The day of the instant just before `first`: robust to a date the zone skipped.
+    first = localDayStart(first.toMillis() - 1, zone);
+    starts = [first, ...starts];
+  }
+  const windows: ExtractWindow[] = [];
+  let i = 0;
+  for (const count of inclusiveDayCounts(starts.length - 1, rule)) {
+    windows.push(inclusiveDayWindow(starts[i]!, starts[i + count]!, zone, rule));
+    i += count;
+  }
+  return windows;
+}
+
+/**
+ * Halves of a window that timed out or was too large, each ≥ minDays days; null below
+ * 2 × minDays days.
+ * @throws WindowError when the window is not aligned to local day starts.
+ */
+export function splitInclusiveDayWindow(
+  window: InstantRange,
+  zone: string,
+  rule: InclusiveDayRule,
+): [ExtractWindow, ExtractWindow] | null {
+  toInclusiveDays(window, zone); // throws unless day-aligned
+  const starts = localDayStarts(
+    DateTime.fromMillis(window.from, { zone }),
+    DateTime.fromMillis(window.to, { zone }),
+    rule.provider,
+  );
+  const days = starts.length - 1;
+  if (days < 2 * rule.minDays) return null;
+  const mid = starts[Math.floor(days / 2)]!;
+  return [
+    inclusiveDayWindow(starts[0]!, mid, zone, rule),
+    inclusiveDayWindow(mid, starts[days]!, zone, rule),
+  ];
 }

@@ -19,14 +19,19 @@
  *   HTTP 200 (in-band) or 4xx ("Using the Web API" [D:4]); the body, not the status, decides.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { DateTime } from 'luxon';
 import type { AccountConfig } from '../config.js';
 import { ProviderError, WindowError } from '../errors.js';
 import type { HttpResponse, RequestSpec } from '../http.js';
 import { SingleShotPaginator, type SingleShotRequest } from '../paginate.js';
 import type { ExtractContext, ExtractWindow, ParsedPage, ProviderCapabilities, RawRow } from '../provider.js';
 import type { InstantRange } from '../types.js';
-import { resolveZone, toInclusiveDays } from '../windows.js';
+import {
+  type InclusiveDayRule,
+  inclusiveDayCounts,
+  inclusiveDayWindows,
+  splitInclusiveDayWindow,
+  toInclusiveDays,
+} from '../windows.js';
 
 /** What a legacy SendGrid provider declares; everything else is shared. */
 export interface LegacyEndpoint {
@@ -78,117 +83,29 @@ export const ACCEPTED_STATUSES: readonly number[] = [400, 401, 403];
 // ---------------------------------------------------------------------------------------------
 // Windows
 
-function dayStart(ms: number, zone: string): DateTime {
-  return DateTime.fromMillis(ms, { zone }).startOf('day');
-}
+/** start_date < end_date, both inclusive (simulator README [A]); shared planner in ../windows.ts. */
+const DAY_RULE: InclusiveDayRule = {
+  provider: 'sendgrid',
+  minDays: MIN_WINDOW_DAYS,
+  maxDays: MAX_WINDOW_DAYS,
+  params: (firstDay, lastDay) => ({ start_date: firstDay, end_date: lastDay }),
+};
+
+/** Day counts of consecutive windows over `days` days (…, 30, 2: never a 1-day window). */
+export const windowDayCounts = (days: number): number[] => inclusiveDayCounts(days, DAY_RULE);
 
 /**
- * Start of every local day in `[from, to)`, then `to`. Days are counted as the zone lives them: a
- * date the zone skipped (Pacific/Apia 2011-12-30) is no day, a day whose midnight DST skipped
- * starts at 01:00 (what the simulator's `localDayStart` uses too).
+ * Windows covering `range` in `zone`, each MIN_WINDOW_DAYS…MAX_WINDOW_DAYS whole local days, the
+ * range widened to whole days (and backwards to two days when shorter): see `inclusiveDayWindows`.
  */
-function dayStarts(from: DateTime, to: DateTime): DateTime[] {
-  const starts: DateTime[] = [];
-  for (let d = from; d.toMillis() < to.toMillis(); ) {
-    starts.push(d);
-    const next = d.plus({ days: 1 }).startOf('day');
-    if (next.toMillis() <= d.toMillis())
-      throw new WindowError(`no local day after ${d.toISO()} in ${d.zoneName}`);
-    d = next;
-  }
-  starts.push(to);
-  return starts;
-}
+export const planLegacyWindows = (range: InstantRange, zone: string): ExtractWindow[] =>
+  inclusiveDayWindows(range, zone, DAY_RULE);
 
-function makeWindow(from: DateTime, to: DateTime, zone: string): ExtractWindow {
-  const days = toInclusiveDays({ from: from.toMillis(), to: to.toMillis() }, zone);
-  if (!(days.firstDay < days.lastDay)) {
-    // Unreachable from the planner; kept so that no code path can ask start_date >= end_date.
-    throw new WindowError(
-      `window ${days.firstDay}…${days.lastDay} names one date; start_date must be earlier than end_date`,
-    );
-  }
-  return {
-    from: from.toMillis(),
-    to: to.toMillis(),
-    scope: 'global',
-    params: { start_date: days.firstDay, end_date: days.lastDay },
-  };
-}
-
-/**
- * Day counts of consecutive windows over `days` (≥ MIN_WINDOW_DAYS) days: full MAX_WINDOW_DAYS
- * windows, then the rest; a rest of one day is merged with the window before it by giving that
- * window one day less (…, 30, 2), so every window stays within MIN…MAX days.
- * @throws WindowError for fewer than MIN_WINDOW_DAYS days.
- */
-export function windowDayCounts(days: number): number[] {
-  if (!Number.isSafeInteger(days) || days < MIN_WINDOW_DAYS) {
-    throw new WindowError(`cannot plan ${days} day(s); at least ${MIN_WINDOW_DAYS} are needed`);
-  }
-  const counts: number[] = new Array(Math.floor(days / MAX_WINDOW_DAYS)).fill(MAX_WINDOW_DAYS);
-  const rest = days % MAX_WINDOW_DAYS;
-  if (rest === 1) {
-    counts[counts.length - 1] = MAX_WINDOW_DAYS - 1;
-    counts.push(2);
-  } else if (rest > 0) counts.push(rest);
-  return counts;
-}
-
-/**
- * Windows covering `range` in `zone`: contiguous, in order, each `[local day start, local day
- * start)` of MIN_WINDOW_DAYS…MAX_WINDOW_DAYS days, with `params` the inclusive dates sent.
- *
- * The range is widened to whole local days (the provider filters by date): `from` back to its day
- * start, `to` forward to the next day start unless it is one. A range within ONE local day is
- * widened one more day BACKWARDS, since two different dates must be sent and the day after is
- * usually still in the future. Rows of the widened part are staged as received (no filtering in
- * the raw layer) and collapse in the per-account dedupe (DESIGN.md "Transform"). Empty range: `[]`.
- * @throws WindowError for a reversed or non-finite range, or an unknown zone.
- */
-export function planLegacyWindows(range: InstantRange, zone: string): ExtractWindow[] {
-  if (!Number.isFinite(range.from) || !Number.isFinite(range.to) || range.from > range.to) {
-    throw new WindowError(`cannot plan the range [${range.from}, ${range.to})`);
-  }
-  resolveZone(zone);
-  if (range.from === range.to) return [];
-  let first = dayStart(range.from, zone);
-  const lastStart = dayStart(range.to, zone);
-  const end = lastStart.toMillis() === range.to ? lastStart : lastStart.plus({ days: 1 }).startOf('day');
-  let starts = dayStarts(first, end);
-  while (starts.length - 1 < MIN_WINDOW_DAYS) {
-    // The day of the instant just before `first`: robust to a date the zone skipped.
-    first = dayStart(first.toMillis() - 1, zone);
-    starts = [first, ...starts];
-  }
-  const windows: ExtractWindow[] = [];
-  let i = 0;
-  for (const count of windowDayCounts(starts.length - 1)) {
-    windows.push(makeWindow(starts[i]!, starts[i + count]!, zone));
-    i += count;
-  }
-  return windows;
-}
-
-/**
- * Halves of a window that timed out or was too large, each ≥ MIN_WINDOW_DAYS days; null below
- * 2 × MIN_WINDOW_DAYS days (a half of one day cannot be asked on its own).
- * @throws WindowError when the window is not aligned to local day starts.
- */
-export function splitLegacyWindow(
+/** Halves of a window that timed out or was too large, each ≥ MIN_WINDOW_DAYS days; null when smaller. */
+export const splitLegacyWindow = (
   window: ExtractWindow,
   zone: string,
-): [ExtractWindow, ExtractWindow] | null {
-  toInclusiveDays(window, zone); // throws unless day-aligned
-  const starts = dayStarts(
-    DateTime.fromMillis(window.from, { zone }),
-    DateTime.fromMillis(window.to, { zone }),
-  );
-  const days = starts.length - 1;
-  if (days < 2 * MIN_WINDOW_DAYS) return null;
-  const mid = starts[Math.floor(days / 2)]!;
-  return [makeWindow(starts[0]!, mid, zone), makeWindow(mid, starts[days]!, zone)];
-}
+): [ExtractWindow, ExtractWindow] | null => splitInclusiveDayWindow(window, zone, DAY_RULE);
 
 // ---------------------------------------------------------------------------------------------
 // Requests

@@ -6,10 +6,13 @@ import type { InstantRange } from '../../../../extractors/core/types.js';
 import {
   coverageGaps,
   dayAlignedWindows,
+  inclusiveDayCounts,
+  inclusiveDayWindows,
   localDate,
   localDateTime,
   parseLocalDateTime,
   splitHalfOpen,
+  splitInclusiveDayWindow,
   startOfLocalDay,
   toInclusiveDays,
   type Window,
@@ -474,5 +477,47 @@ describe('coverageGaps', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('inclusiveDayWindows (first date strictly before the last)', () => {
+  const rule = {
+    provider: 'test',
+    minDays: 2,
+    maxDays: 5,
+    params: (first: string, last: string) => ({ first, last }),
+  };
+
+  it.each([
+    [2, [2]],
+    [5, [5]],
+    [6, [4, 2]],
+    [11, [5, 4, 2]],
+    [12, [5, 5, 2]],
+  ])('splits %i days into %j', (days, expected) => {
+    expect(inclusiveDayCounts(days, rule)).toEqual(expected);
+  });
+
+  it('borrows as many days as a longer minimum needs', () => {
+    expect(inclusiveDayCounts(11, { ...rule, minDays: 3, maxDays: 5 })).toEqual([5, 3, 3]);
+  });
+
+  it('never names one date, widening a one-day range backwards', () => {
+    const zone = 'America/Los_Angeles';
+    const from = DateTime.fromISO('2024-03-10T09:00', { zone }).toMillis();
+    const windows = inclusiveDayWindows({ from, to: from + 3_600_000 }, zone, rule);
+    expect(windows.map((w) => w.params)).toEqual([{ first: '2024-03-09', last: '2024-03-10' }]);
+  });
+
+  it('splits into halves of at least the minimum, or not at all', () => {
+    const zone = 'UTC';
+    const from = Date.UTC(2024, 0, 1);
+    const [window] = inclusiveDayWindows({ from, to: from + 5 * 86_400_000 }, zone, rule);
+    expect(splitInclusiveDayWindow(window!, zone, rule)?.map((w) => w.params)).toEqual([
+      { first: '2024-01-01', last: '2024-01-02' },
+      { first: '2024-01-03', last: '2024-01-05' },
+    ]);
+    const [small] = inclusiveDayWindows({ from, to: from + 3 * 86_400_000 }, zone, rule);
+    expect(splitInclusiveDayWindow(small!, zone, rule)).toBeNull();
   });
 });
