@@ -11,7 +11,6 @@
  * - One POST per window, no paging: the whole range comes back in one `<manifest>` (§6).
  * - Errors come inside HTTP 200 as `<error>1</error>` items (§3) and are classified here.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { AccountConfig } from '../core/config.js';
 import { ProviderError, WindowError } from '../core/errors.js';
 import type { HttpResponse, RequestSpec } from '../core/http.js';
@@ -239,68 +238,29 @@ export interface XmlNode {
   readonly parts: readonly { readonly cdata: boolean; readonly text: string }[];
 }
 
-/**
- * fast-xml-parser in its safest shape: no entity processing at all (a DTD could otherwise define
- * entities; the five XML ones are decoded by us, below), order preserved so CDATA and text stay
- * apart and a one-child manifest is a list like any other, values untrimmed and unparsed (the
- * email must stay exactly as sent).
- */
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: false,
-  htmlEntities: false,
-  cdataPropName: '__cdata',
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
-
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
-/** The five predefined entities and character references (XML 1.0 §4.1, §4.6); others are malformed. */
+/**
+ * The five predefined entities and character references (XML 1.0 §4.1, §4.6); any other `&`
+ * (a bare one, an unknown entity, an unterminated reference) makes the answer malformed. Nothing
+ * is ever expanded from a DTD: there is none (readTree refuses it).
+ */
 function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*);?/g, (whole, ref: string) => {
-    if (!whole.endsWith(';')) throw new SyntaxError(`bare "&" in text`);
-    if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      if (!Number.isFinite(code) || code > 0x10ffff)
-        throw new SyntaxError(`bad character reference &${ref};`);
-      return String.fromCodePoint(code);
-    }
-    const known = PREDEFINED[ref];
-    if (known === undefined) throw new SyntaxError(`unknown entity &${ref};`);
-    return known;
-  });
-}
-
-type Ordered = Record<string, unknown>;
-
-function toNodes(list: unknown): XmlNode[] {
-  const out: XmlNode[] = [];
-  for (const item of Array.isArray(list) ? (list as Ordered[]) : []) {
-    for (const [name, value] of Object.entries(item)) {
-      if (name === ':@' || name === '#text' || name === '__cdata') continue;
-      out.push(toNode(name, value));
-    }
-  }
-  return out;
-}
-
-function toNode(name: string, content: unknown): XmlNode {
-  const children: XmlNode[] = [];
-  const parts: { cdata: boolean; text: string }[] = [];
-  for (const item of Array.isArray(content) ? (content as Ordered[]) : []) {
-    for (const [key, value] of Object.entries(item)) {
-      if (key === '#text') parts.push({ cdata: false, text: decodeEntities(String(value)) });
-      else if (key === '__cdata') {
-        const inner = Array.isArray(value) ? (value as Ordered[]) : [];
-        parts.push({ cdata: true, text: inner.map((v) => String(v['#text'] ?? '')).join('') });
-      } else if (key !== ':@') children.push(toNode(key, value));
-    }
-  }
-  return { name, children, parts };
+  return text.replace(
+    /&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*)?(;)?/g,
+    (_whole, ref?: string, semi?: string) => {
+      if (ref === undefined || semi === undefined) throw new SyntaxError(`bare "&" in text`);
+      if (ref.startsWith('#')) {
+        const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+        if (!Number.isFinite(code) || code > 0x10ffff)
+          throw new SyntaxError(`bad character reference &${ref};`);
+        return String.fromCodePoint(code);
+      }
+      const known = PREDEFINED[ref];
+      if (known === undefined) throw new SyntaxError(`unknown entity &${ref};`);
+      return known;
+    },
+  );
 }
 
 /** Failures of the answer itself, before any item is read. */
@@ -313,6 +273,206 @@ export class AnswerError extends Error {
   }
 }
 
+type Part = { readonly cdata: boolean; readonly text: string };
+interface OpenNode {
+  readonly name: string;
+  readonly children: XmlNode[];
+  readonly parts: Part[];
+}
+
+/** A well-formedness failure found while reading (message only; the caller classifies it). */
+class MalformedXml extends Error {}
+
+const isXmlSpaceCode = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+
+/** A name character (XML 1.0 §2.3): ASCII letters, digits, `_ : . -`, and anything non-ASCII. */
+const isNameCode = (c: number): boolean =>
+  (c >= 0x61 && c <= 0x7a) ||
+  (c >= 0x41 && c <= 0x5a) ||
+  (c >= 0x30 && c <= 0x3a) ||
+  c === 0x5f ||
+  c === 0x2d ||
+  c === 0x2e ||
+  c >= 0x80;
+
+/** Index just past the name starting at `from`; throws when there is none or it starts badly. */
+function scanName(body: string, from: number, what: string): number {
+  let j = from;
+  while (isNameCode(body.charCodeAt(j))) j++;
+  const first = body.charCodeAt(from);
+  // Empty, or starting with a digit, `-` or `.` (NameStartChar).
+  if (j === from || (first >= 0x30 && first <= 0x39) || first === 0x2d || first === 0x2e) {
+    throw new MalformedXml(`invalid ${what} name at offset ${from}`);
+  }
+  return j;
+}
+
+function skipSpace(body: string, from: number): number {
+  let j = from;
+  while (isXmlSpaceCode(body.charCodeAt(j))) j++;
+  return j;
+}
+
+/**
+ * Checks the attributes of the tag opened at `lt` from `from` on (values quoted, no `<` in them,
+ * no name twice, whitespace between them) up to its `>`, `/>` or, for the XML declaration, `?>`.
+ * @returns the index of the tag's last character and whether it closes itself.
+ */
+function scanAttributes(body: string, lt: number, from: number, declaration: boolean): [number, boolean] {
+  const n = body.length;
+  let j = from;
+  let attributes: string[] | undefined;
+  for (;;) {
+    const spaced = j;
+    j = skipSpace(body, j);
+    const a = body.charCodeAt(j);
+    if (declaration) {
+      if (a === 0x3f /* ? */ && body.charCodeAt(j + 1) === 0x3e) return [j + 1, true];
+    } else {
+      if (a === 0x3e /* > */) return [j, false];
+      if (a === 0x2f /* / */ && body.charCodeAt(j + 1) === 0x3e) return [j + 1, true];
+    }
+    if (j === spaced || j >= n) throw new MalformedXml(`tag not well-formed at offset ${lt}`);
+    const attrEnd = scanName(body, j, 'attribute');
+    const attr = body.slice(j, attrEnd);
+    attributes ??= [];
+    if (attributes.includes(attr)) throw new MalformedXml(`attribute "${attr}" repeated`);
+    attributes.push(attr);
+    j = skipSpace(body, attrEnd);
+    if (body.charCodeAt(j) !== 0x3d /* = */) throw new MalformedXml(`attribute "${attr}" has no value`);
+    j = skipSpace(body, j + 1);
+    const quote = body.charCodeAt(j);
+    if (quote !== 0x22 && quote !== 0x27) throw new MalformedXml(`attribute "${attr}" is not quoted`);
+    const close = body.indexOf(quote === 0x22 ? '"' : "'", j + 1);
+    if (close === -1) throw new MalformedXml(`attribute "${attr}" not closed`);
+    const ltInside = body.indexOf('<', j + 1);
+    if (ltInside !== -1 && ltInside < close) throw new MalformedXml(`"<" in attribute "${attr}"`);
+    j = close + 1;
+  }
+}
+
+const ONLY_SPACE = /^[ \t\r\n]*$/;
+const DECLARATION = /^<!(?:DOCTYPE|ENTITY)/i;
+const DECLARATION_ANYWHERE = /<!(?:DOCTYPE|ENTITY)/i;
+
+const doctypeError = (): AnswerError =>
+  new AnswerError('the answer carries a DOCTYPE/ENTITY declaration, which is never accepted', 'doctype');
+
+/**
+ * True when a DOCTYPE/ENTITY declaration appears outside CDATA and comments: the check a body
+ * that readTree could not read still gets, so a broken body with a DTD is refused as one.
+ */
+function hasDeclaration(body: string): boolean {
+  if (!DECLARATION_ANYWHERE.test(body)) return false;
+  const markup = body.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
+  return DECLARATION_ANYWHERE.test(markup);
+}
+
+/**
+ * One pass over the whole answer, checking well-formedness as it builds the tree (XML 1.0 §2):
+ * matching end tags, names, attribute syntax (values quoted, no `<`, no repeats; the
+ * values themselves are not kept), comments and CDATA closed, no text outside the root, an XML
+ * declaration only at the very start. Comments are skipped without splitting the text around
+ * them; a processing instruction ends the text part before it. CDATA content is kept verbatim as
+ * its own part, plain text has its entities decoded (decodeEntities). A `<!DOCTYPE` or
+ * `<!ENTITY` outside comments and CDATA stops the reading at once (AnswerError `doctype`).
+ * @throws MalformedXml, SyntaxError (decodeEntities) or AnswerError `doctype`.
+ */
+function readTree(body: string): XmlNode[] {
+  const n = body.length;
+  const roots: XmlNode[] = [];
+  const stack: OpenNode[] = [];
+  let top: OpenNode | undefined;
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    if (top === undefined) {
+      if (!ONLY_SPACE.test(pending)) throw new MalformedXml('text outside the root element');
+    } else {
+      top.parts.push({ cdata: false, text: pending.includes('&') ? decodeEntities(pending) : pending });
+    }
+    pending = '';
+  };
+  let i = 0;
+  while (i < n) {
+    const lt = body.indexOf('<', i);
+    if (lt === -1) {
+      pending += body.slice(i);
+      break;
+    }
+    if (lt > i) pending += body.slice(i, lt);
+    const c = body.charCodeAt(lt + 1);
+    if (c === 0x21 /* ! */) {
+      if (body.startsWith('--', lt + 2)) {
+        const close = body.indexOf('-->', lt + 4);
+        if (close === -1) throw new MalformedXml('comment not closed');
+        i = close + 3; // comments are transparent: the text around them stays one part
+        continue;
+      }
+      if (body.startsWith('[CDATA[', lt + 2)) {
+        if (top === undefined) throw new MalformedXml('CDATA outside the root element');
+        flush();
+        const close = body.indexOf(']]>', lt + 9);
+        if (close === -1) throw new MalformedXml('CDATA section not closed');
+        top.parts.push({ cdata: true, text: body.slice(lt + 9, close) });
+        i = close + 3;
+        continue;
+      }
+      if (DECLARATION.test(body.slice(lt, lt + 9))) throw doctypeError();
+      throw new MalformedXml(`unexpected "<!" at offset ${lt}`);
+    }
+    if (c === 0x3f /* ? */) {
+      flush();
+      const nameEnd = scanName(body, lt + 2, 'processing instruction');
+      if (body.slice(lt + 2, nameEnd).toLowerCase() === 'xml') {
+        if (lt !== 0) throw new MalformedXml('XML declaration not at the start of the document');
+        i = scanAttributes(body, lt, nameEnd, true)[0] + 1;
+        continue;
+      }
+      const close = body.indexOf('?>', nameEnd);
+      if (close === -1) throw new MalformedXml('processing instruction not closed');
+      if (close > nameEnd && !isXmlSpaceCode(body.charCodeAt(nameEnd))) {
+        throw new MalformedXml(`processing instruction not well-formed at offset ${lt}`);
+      }
+      // Not markup, but refused like anywhere else outside CDATA and comments.
+      if (DECLARATION_ANYWHERE.test(body.slice(nameEnd, close))) throw doctypeError();
+      i = close + 2;
+      continue;
+    }
+    if (c === 0x2f /* / */) {
+      const nameEnd = scanName(body, lt + 2, 'end tag');
+      const gt = skipSpace(body, nameEnd);
+      if (body.charCodeAt(gt) !== 0x3e) throw new MalformedXml(`end tag not closed at offset ${lt}`);
+      const name = body.slice(lt + 2, nameEnd);
+      if (top === undefined || top.name !== name) {
+        throw new MalformedXml(`</${name}> does not close ${top ? `<${top.name}>` : 'any element'}`);
+      }
+      flush();
+      stack.pop();
+      top = stack[stack.length - 1];
+      i = gt + 1;
+      continue;
+    }
+    // A start tag.
+    const nameEnd = scanName(body, lt + 1, 'element');
+    const [j, selfClosing] = scanAttributes(body, lt, nameEnd, false);
+    flush();
+    const node: OpenNode = { name: body.slice(lt + 1, nameEnd), children: [], parts: [] };
+    // A second root is well-formed enough to read; parseAnswerXml refuses it as a foreign shape.
+    if (top === undefined) roots.push(node);
+    else top.children.push(node);
+    if (!selfClosing) {
+      stack.push(node);
+      top = node;
+    }
+    i = j + 1;
+  }
+  if (top !== undefined) throw new MalformedXml(`<${top.name}> is not closed (the answer is cut short)`);
+  flush();
+  if (roots.length === 0) throw new MalformedXml('no root element');
+  return roots;
+}
+
 /**
  * Parses a whole answer into its root element.
  * @throws AnswerError `doctype` for any DOCTYPE/ENTITY declaration (never expanded, never
@@ -320,26 +480,14 @@ export class AnswerError extends Error {
  *   (a body cut short), `shape` when the root is not `<methodResponse>`.
  */
 export function parseAnswerXml(text: string): XmlNode {
-  const body = text.replace(/^\uFEFF/, '');
-  // Looked for outside CDATA and comments, where the markup would really be a declaration.
-  const markup = body.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
-  if (/<!DOCTYPE|<!ENTITY/i.test(markup)) {
-    throw new AnswerError(
-      'the answer carries a DOCTYPE/ENTITY declaration, which is never accepted',
-      'doctype',
-    );
-  }
-  const valid = XMLValidator.validate(body);
-  if (valid !== true) {
-    throw new AnswerError(
-      `the answer is not well-formed XML (${valid.err.code} at line ${valid.err.line}: ${valid.err.msg})`,
-      'malformed',
-    );
-  }
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let roots: XmlNode[];
   try {
-    roots = toNodes(parser.parse(body));
+    roots = readTree(body);
   } catch (error) {
+    if (error instanceof AnswerError) throw error;
+    // A broken body that also declares a DTD is refused as such, as before any parsing.
+    if (hasDeclaration(body)) throw doctypeError();
     throw new AnswerError(`the answer is not well-formed XML (${(error as Error).message})`, 'malformed');
   }
   const root = roots[0];

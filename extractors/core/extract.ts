@@ -154,7 +154,7 @@ export async function extractAccounts(options: ExtractOptions): Promise<AccountE
 
   for (const [i, result] of results.entries()) {
     if (result.extraction.status === 'complete') await plans[i]!.stager.close();
-    else plans[i]!.stager.discard();
+    else await plans[i]!.stager.discard();
     await stageRequests(warehouse.connection, runId, result.requestLog);
     await recordExtraction(warehouse, runId, result.extraction);
     if (result.extraction.status !== 'complete') {

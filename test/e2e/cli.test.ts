@@ -178,3 +178,43 @@ describe('runs', () => {
     holder.kill('SIGKILL');
   });
 });
+
+describe('the README examples', () => {
+  // README "Commands that exist so far": the example config with examples/example.env's values.
+  const exampleEnv = Object.fromEntries(
+    [
+      ...readFileSync(new URL('../../examples/example.env', import.meta.url), 'utf8').matchAll(
+        /([A-Z_]+)=(\S+)/g,
+      ),
+    ].map((m) => [m[1]!, m[2]!]),
+  );
+  const example = (args: string[]) =>
+    runCli(
+      [
+        '--config',
+        'examples/unsub-recon.config.json',
+        '--warehouse',
+        path.join(dir, 'example.duckdb'),
+        ...args,
+      ],
+      {
+        env: exampleEnv,
+      },
+    );
+
+  it('config check, as text and as JSON, lists one account of every provider', async () => {
+    const text = await example(['config', 'check']);
+    expect(text.code).toBe(0);
+    const json = await example(['config', 'check', '--json']);
+    expect(
+      JSON.parse(json.stdout)
+        .accounts.map((a: { provider: string }) => a.provider)
+        .sort(),
+    ).toEqual(['bluehornet', 'sendcloud', 'sendgrid-reseller', 'sendgrid-subuser', 'whatcounts']);
+    for (const value of Object.values(exampleEnv)) expect(text.stdout + json.stdout).not.toContain(value);
+  });
+
+  it('runs works before any extraction', async () => {
+    expect((await example(['runs'])).code).toBe(0);
+  });
+});
