@@ -6,14 +6,23 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULT_CONFIG_FILE, loadConfig } from '../extractors/core/config.js';
-import { ConfigError, isUnsubReconError, UsageError, WindowError } from '../extractors/core/errors.js';
+import {
+  ConfigError,
+  isUnsubReconError,
+  ReadOnlyViolationError,
+  UsageError,
+  WindowError,
+} from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
 import { configCheck } from './config-check.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
 import { extractCommand } from './extract.js';
 import { Output } from './output.js';
 import { listRuns } from './runs.js';
 import { sandboxCommand } from './sandbox.js';
+import { sqlCommand } from './sql.js';
+import { transformCommand } from './transform.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, discrepancies: 3 } as const;
 
@@ -42,6 +51,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof ConfigError || error instanceof UsageError || error instanceof WindowError)
     return EXIT.usage;
+  // `sql` refused a statement that is not a single read: bad input, like a usage error.
+  if (error instanceof ReadOnlyViolationError) return EXIT.usage;
   if (isUnsubReconError(error) && 'exitCode' in error && typeof error.exitCode === 'number')
     return error.exitCode;
   return EXIT.failure;
@@ -106,6 +117,23 @@ function buildProgram(
     );
 
   program
+    .command('transform')
+    .description(
+      'rebuild suppressions, rejects and discrepancies from committed runs (one transaction, audited)',
+    )
+    .option(
+      '--allow-incomplete',
+      "diff groups even when a member's latest extraction is incomplete (default: skip them and exit 1)",
+    )
+    .addHelpText(
+      'after',
+      "\nExamples:\n  unsub-recon transform\n  unsub-recon transform --json\n  unsub-recon transform --allow-incomplete\n\nExit codes: 0 every group diffed; 1 a group was not diffed because a member's latest extraction is incomplete (named), or a transform/audit failed (nothing changed).",
+    )
+    .action((opts: { allowIncomplete?: boolean }) =>
+      run((ctx) => transformCommand(ctx.config(), opts, ctx.out)),
+    );
+
+  program
     .command('demo')
     .description('start the simulators, run a full extract of every account, print the summary')
     .addOption(
@@ -152,6 +180,44 @@ function buildProgram(
         dir: string;
       }) => run((ctx) => sandboxCommand(opts, ctx.out)),
     );
+
+  // --- sql / export (read-only analyst commands) ---
+  const warehouseOf = (ctx: CommandContext): string => ctx.options.warehouse ?? ctx.config().warehouse;
+  program
+    .command('sql')
+    .description('run one read-only query (SELECT, EXPLAIN, DESCRIBE, SHOW) on the warehouse')
+    .argument('<query>', 'the SQL query, quoted as one argument')
+    .addOption(
+      new Option('--format <format>', 'output format (default table; json with --json)').choices([
+        'table',
+        'csv',
+        'json',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  unsub-recon sql "SELECT account_id, count(*) AS n FROM raw_rows GROUP BY ALL ORDER BY n DESC"\n  unsub-recon sql "SELECT * FROM runs" --format csv > runs.csv\n  unsub-recon sql "DESCRIBE requests" --format json\n\nThe warehouse is opened read-only with file and network access off: any other statement\n(INSERT, DROP, COPY, ATTACH, SET, …), several statements, or reading a file is refused with\nSQL_READ_ONLY and exit 2. --format json prints a JSON array of row objects.`,
+    )
+    .action((query: string, opts: { format?: string }) =>
+      run((ctx) => sqlCommand(warehouseOf(ctx), query, opts, ctx.out)),
+    );
+
+  program
+    .command('export')
+    .description('write every warehouse contract view as Parquet files (Spark, Trino, DuckDB, pandas)')
+    .addOption(new Option('--format <format>', 'file format').choices(['parquet']).default('parquet'))
+    .option('--out <dir>', 'folder to write; must be empty or new unless --overwrite')
+    .option('--overwrite', 'replace the exported views in a non-empty --out folder', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon export --format parquet --out data/export\n  unsub-recon export --out /shared/unsub --overwrite --json\n\nLayout: <view>.parquet, or <view>/account_id=<id>/*.parquet for raw_rows, requests,\nsuppressions and suppression_events (Hive partitions).',
+    )
+    .action((opts: { format: string; out?: string; overwrite: boolean }) =>
+      run(async (ctx) => {
+        await exportCommand(warehouseOf(ctx), opts, ctx.out);
+      }),
+    );
+  // --- end sql / export ---
 
   // Global flags work before or after the command name (`config check --json`): commander's
   // default. exitOverride() above is inherited by every command created after it.

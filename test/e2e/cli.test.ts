@@ -114,10 +114,19 @@ describe('usage', () => {
 
   it('--help lists only the commands that exist', async () => {
     const { stdout } = await runCli(['--help']);
-    const commands = [...stdout.matchAll(/^\s{2}(\w[\w-]*)(?: \[options\])?(?: \[command\])?\s{2,}/gm)].map(
-      (m) => m[1],
-    );
-    expect(commands.filter((c) => c !== 'help')).toEqual(['config', 'runs', 'extract', 'demo', 'sandbox']);
+    const commands = [
+      ...stdout.matchAll(/^\s{2}(\w[\w-]*)(?: \[options\])?(?: \[command\])?(?: <\w+>)?\s{2,}/gm),
+    ].map((m) => m[1]);
+    expect(commands.filter((c) => c !== 'help')).toEqual([
+      'config',
+      'runs',
+      'extract',
+      'transform',
+      'demo',
+      'sandbox',
+      'sql',
+      'export',
+    ]);
   });
 });
 

@@ -1,0 +1,7 @@
+-- audit: rejects_known_reason
+-- inputs: rejects
+-- purpose: every reject carries one of the reasons of extractors/core/email.ts; any row returned fails the run.
+SELECT *
+FROM rejects
+WHERE reason IS NULL
+   OR reason NOT IN ('empty', 'contains_whitespace', 'missing_at', 'multiple_at', 'empty_local_part', 'empty_domain');
