@@ -1,7 +1,8 @@
 /**
  * `unsub-recon demo`: the first thing a new user runs. Starts the sandbox (every provider
  * simulator with a generated scenario) in this process, runs a full extract of every account
- * into a fresh warehouse, prints the summary and what to try next, and stops the simulators.
+ * into a fresh warehouse and the transforms, prints the summaries and what to try next, and stops
+ * the simulators.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { loadConfig } from '../extractors/core/config.js';
 import { extractCommand } from './extract.js';
 import type { Output } from './output.js';
 import { startSandbox } from './sandbox.js';
+import { runTransform } from './transform.js';
 
 export interface DemoOptions {
   dir: string;
@@ -27,6 +29,16 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<vo
     );
     const config = loadConfig(sandbox.configFile, { env: { ...process.env, ...sandbox.env } });
     await extractCommand(config, { full: true }, out);
+    const { outcome } = await runTransform(config, {}, out);
+    out.note(
+      [
+        '',
+        `transform: ${outcome.suppressions} suppressions, ${outcome.rejects} rejects`,
+        ...outcome.groups.map(
+          (g) => `  group ${g.group_id}: ${g.discrepancies} discrepancies ${JSON.stringify(g.by_kind)}`,
+        ),
+      ].join('\n'),
+    );
     const rel = path.relative(process.cwd(), dir) || dir;
     out.note(
       [
@@ -37,6 +49,7 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<vo
         `  source ${rel}/sandbox.env`,
         `  node bin/unsub-recon.js --config ${rel}/unsub-recon.config.json extract   # incremental`,
         `  node bin/unsub-recon.js --config ${rel}/unsub-recon.config.json runs`,
+        `  node bin/unsub-recon.js --warehouse ${rel}/warehouse.duckdb sql "SELECT group_id, kind, count(*) FROM discrepancies GROUP BY ALL"`,
       ].join('\n'),
     );
   } finally {
