@@ -14,6 +14,7 @@ import {
   WindowError,
 } from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
+import { auditCommand } from './audit.js';
 import { configCheck } from './config-check.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
@@ -218,6 +219,29 @@ function buildProgram(
       }),
     );
   // --- end sql / export ---
+
+  // --- audit (read-only: where an address stands in every account, with evidence) ---
+  program
+    .command('audit')
+    .description(
+      'show, account by account, whether addresses are suppressed, with the raw rows, requests and events behind it',
+    )
+    .argument('<email...>', 'one or more addresses (normalised: case and surrounding space do not matter)')
+    .addOption(
+      new Option('--format <format>', 'output format (default table; json with --json)').choices([
+        'table',
+        'csv',
+        'json',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon audit jane@example.com\n  unsub-recon audit " Jane@Example.COM " bob@example.org --format json\n  unsub-recon audit jane@example.com --format csv > jane.csv\n  unsub-recon audit --format json -- -odd@example.com   # an address starting with -\n\nOne row per configured account (per scope where held). The warehouse is opened read-only.\nExit codes: 0 some account holds some address; 1 none does (AUDIT_NOT_FOUND).',
+    )
+    .action((emails: string[], opts: { format?: string }) =>
+      run((ctx) => auditCommand(ctx.config(), emails, opts, ctx.out)),
+    );
+  // --- end audit ---
 
   // Global flags work before or after the command name (`config check --json`): commander's
   // default. exitOverride() above is inherited by every command created after it.

@@ -115,7 +115,7 @@ describe('usage', () => {
   it('--help lists only the commands that exist', async () => {
     const { stdout } = await runCli(['--help']);
     const commands = [
-      ...stdout.matchAll(/^\s{2}(\w[\w-]*)(?: \[options\])?(?: \[command\])?(?: <\w+>)?\s{2,}/gm),
+      ...stdout.matchAll(/^\s{2}(\w[\w-]*)(?: \[options\])?(?: \[command\])?(?: <[\w.]+>)?\s{2,}/gm),
     ].map((m) => m[1]);
     expect(commands.filter((c) => c !== 'help')).toEqual([
       'config',
@@ -126,6 +126,7 @@ describe('usage', () => {
       'sandbox',
       'sql',
       'export',
+      'audit',
     ]);
   });
 });
