@@ -5,11 +5,13 @@
 import { extraction } from './extraction.js';
 import { simulatorMemory } from './simulator-memory.js';
 import { staging } from './staging.js';
+import { transform } from './transform.js';
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   'simulator-memory': simulatorMemory,
   staging,
   extraction,
+  transform,
 };
 
 const wanted = process.argv.slice(2);
