@@ -14,41 +14,17 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import pLimit from 'p-limit';
 import { Agent, request } from 'undici';
-import { type AccountConfig, parseConfig } from '../extractors/core/config.js';
+import type { AccountConfig } from '../extractors/core/config.js';
 import { extractAccounts } from '../extractors/core/extract.js';
 import { HttpEngine, type HttpResponse } from '../extractors/core/http.js';
 import { createRedactor } from '../extractors/core/redact.js';
-import { generateScenario, type ScenarioAccount } from '../extractors/core/scenario/generate.js';
+import { generateScenario } from '../extractors/core/scenario/generate.js';
 import { Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
-import { scenarioSimAccount } from '../pipelines/sandbox.js';
+import { scenarioAccountConfig, scenarioSimAccount } from '../pipelines/sandbox.js';
 import { writeSection } from './results.js';
 
 const ROWS = Number(process.env.BENCH_EXTRACT_ROWS ?? 1_000_000);
-
-function accountConfig(
-  account: ScenarioAccount,
-  baseUrl: string,
-  rateLimit: { requestsPerSecond: number; concurrency: number },
-): AccountConfig {
-  return parseConfig(
-    JSON.stringify({
-      accounts: [
-        {
-          id: account.id,
-          provider: account.provider,
-          baseUrl,
-          credentials: account.credentials,
-          ...(Object.keys(account.options).length > 0 ? { options: account.options } : {}),
-          timezone: account.timezone,
-          since: account.since,
-          rateLimit,
-        },
-      ],
-    }),
-    '/bench/unsub-recon.config.json',
-  ).accounts[0]!;
-}
 
 async function extractOnce(account: AccountConfig, secrets: string[], dir: string, name: string) {
   const warehouse = await Warehouse.open(path.join(dir, `${name}.duckdb`), {
@@ -118,7 +94,7 @@ async function jsonThroughput(dir: string) {
   const account = scenario.accounts.find((a) => a.provider === 'sendcloud')!;
   const sim = await PROVIDERS.sendcloud.startSimulator({ accounts: [scenarioSimAccount(account)] });
   try {
-    const config = accountConfig(account, sim.url, { requestsPerSecond: 100_000, concurrency: 2 });
+    const config = scenarioAccountConfig(account, sim.url, { requestsPerSecond: 100_000, concurrency: 2 });
     const bare = await bareFetch(config);
     const ours = await extractOnce(config, Object.values(account.credentials), dir, 'json');
     return { bare, ours };
@@ -133,7 +109,7 @@ async function xmlParseRate() {
   const module = PROVIDERS.bluehornet;
   const sim = await module.startSimulator({ accounts: [scenarioSimAccount(account)] });
   try {
-    const config = accountConfig(account, sim.url, { requestsPerSecond: 1000, concurrency: 2 });
+    const config = scenarioAccountConfig(account, sim.url, { requestsPerSecond: 1000, concurrency: 2 });
     const ctx = { account: config, now: Date.now() };
     const windows = module
       .planWindows({ from: Date.parse(`${config.since}T00:00:00Z`), to: Date.now() }, ctx)
@@ -169,7 +145,7 @@ async function rateLimited(dir: string) {
     accounts: [scenarioSimAccount(account, 'latency/50')],
   });
   try {
-    const config = accountConfig(account, sim.url, { requestsPerSecond: 10, concurrency: 4 });
+    const config = scenarioAccountConfig(account, sim.url, { requestsPerSecond: 10, concurrency: 4 });
     const { result, seconds } = await extractOnce(config, Object.values(account.credentials), dir, 'rate');
     const pages = result.windowOutcomes
       .filter((w) => w.status === 'complete')

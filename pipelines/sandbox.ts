@@ -8,6 +8,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { type AccountConfig, parseConfig } from '../extractors/core/config.js';
 import { UsageError } from '../extractors/core/errors.js';
 import type { RunningSimulator } from '../extractors/core/provider.js';
 import {
@@ -91,17 +92,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         env[name] = value;
         credentials[field] = `env:${name}`;
       }
-      return {
-        id: account.id,
-        provider: account.provider,
-        baseUrl: simulators.get(account.id)!.url,
+      // Simulators on loopback answer in microseconds; keep the demo quick but still paced.
+      return scenarioConfigEntry(account, simulators.get(account.id)!.url, {
         credentials,
-        ...(Object.keys(account.options).length > 0 ? { options: account.options } : {}),
-        timezone: account.timezone,
-        since: account.since,
-        // Simulators on loopback answer in microseconds; keep the demo quick but still paced.
         rateLimit: { requestsPerSecond: 200, concurrency: 4 },
-      };
+      });
     }),
     groups: scenario.groups,
   };
@@ -123,6 +118,40 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await Promise.all([...simulators.values()].map((s) => s.close()));
     },
   };
+}
+
+/**
+ * A scenario account as an entry of a config file's `accounts`, pointing at `baseUrl`. Credentials
+ * default to the literal values (tests, benchmarks); the sandbox passes `env:` references instead.
+ */
+export function scenarioConfigEntry(
+  account: ScenarioAccount,
+  baseUrl: string,
+  overrides: {
+    credentials?: Record<string, string>;
+    rateLimit: { requestsPerSecond: number; concurrency: number };
+  },
+) {
+  return {
+    id: account.id,
+    provider: account.provider,
+    baseUrl,
+    credentials: overrides.credentials ?? account.credentials,
+    ...(Object.keys(account.options).length > 0 ? { options: account.options } : {}),
+    timezone: account.timezone,
+    since: account.since,
+    rateLimit: overrides.rateLimit,
+  };
+}
+
+/** The validated AccountConfig of a scenario account served at `baseUrl` (literal credentials). */
+export function scenarioAccountConfig(
+  account: ScenarioAccount,
+  baseUrl: string,
+  rateLimit: { requestsPerSecond: number; concurrency: number },
+): AccountConfig {
+  const entry = scenarioConfigEntry(account, baseUrl, { rateLimit });
+  return parseConfig(JSON.stringify({ accounts: [entry] }), '/scenario/unsub-recon.config.json').accounts[0]!;
 }
 
 /** A scenario account as a simulator account: generated store, options and zone as metadata. */

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccountConfig, parseConfig } from '../../extractors/core/config.js';
+import type { AccountConfig } from '../../extractors/core/config.js';
 import {
   type AccountExtraction,
   type ExtractRequest,
@@ -18,15 +18,11 @@ import {
 } from '../../extractors/core/extract.js';
 import type { ProviderModule, RunningSimulator } from '../../extractors/core/provider.js';
 import { createRedactor } from '../../extractors/core/redact.js';
-import {
-  entriesOf,
-  generateScenario,
-  type ScenarioAccount,
-} from '../../extractors/core/scenario/generate.js';
+import { entriesOf, generateScenario } from '../../extractors/core/scenario/generate.js';
 import { Warehouse } from '../../extractors/core/warehouse.js';
 import { coverageGaps } from '../../extractors/core/windows.js';
 import { PROVIDERS } from '../../extractors/registry.js';
-import { scenarioSimAccount } from '../../pipelines/sandbox.js';
+import { scenarioAccountConfig, scenarioSimAccount } from '../../pipelines/sandbox.js';
 
 export interface ContractOptions {
   provider: ProviderModule;
@@ -62,7 +58,10 @@ export function runProviderContract({ provider, paged }: ContractOptions): void 
     beforeAll(async () => {
       expect(PROVIDERS[provider.id]).toBe(provider);
       simulator = await provider.startSimulator({ accounts: [scenarioSimAccount(scenarioAccount)] });
-      account = accountConfig(scenarioAccount, simulator.url);
+      account = scenarioAccountConfig(scenarioAccount, simulator.url, {
+        requestsPerSecond: 500,
+        concurrency: 2,
+      });
     });
     afterAll(async () => {
       await simulator?.close();
@@ -241,25 +240,4 @@ export function runProviderContract({ provider, paged }: ContractOptions): void 
       expect(second.requests).toBeLessThanOrEqual(first.requests);
     });
   });
-}
-
-function accountConfig(account: ScenarioAccount, baseUrl: string): AccountConfig {
-  const config = parseConfig(
-    JSON.stringify({
-      accounts: [
-        {
-          id: account.id,
-          provider: account.provider,
-          baseUrl,
-          credentials: account.credentials,
-          ...(Object.keys(account.options).length > 0 ? { options: account.options } : {}),
-          timezone: account.timezone,
-          since: account.since,
-          rateLimit: { requestsPerSecond: 500, concurrency: 2 },
-        },
-      ],
-    }),
-    '/contract/unsub-recon.config.json',
-  );
-  return config.accounts[0]!;
 }
