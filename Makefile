@@ -24,6 +24,9 @@ format: $(STAMP) ## rewrite files with the project's formatting
 test: install ## run every test (installs first when needed)
 	npx vitest run
 
+reliability: install ## full fault, crash, bad-input and security matrices, then regenerate RELIABILITY.md
+	RELIABILITY_FULL=1 UNSUB_SKIP_BUILD=1 npx vitest run test/reliability; status=$$?; npx tsx test/reliability/render.ts; exit $$status
+
 demo: install ## run the main job on the built-in provider simulators
 	bash pipelines/demo.sh
 
@@ -31,6 +34,6 @@ bench: install ## benchmarks; figures printed and written to bench/RESULTS.md
 	node --expose-gc --import tsx bench/run.ts
 
 clean: ## remove build output and generated data (keeps node_modules)
-	rm -rf dist data/runs data/sandbox data/*.duckdb data/*.duckdb.wal
+	rm -rf dist data/runs data/sandbox data/demo data/*.duckdb data/*.duckdb.wal
 
-.PHONY: help install build check format test demo bench clean
+.PHONY: help install build check format test demo bench clean reliability

@@ -2,7 +2,10 @@
  * `make bench`: runs every benchmark (or those named on the command line), prints the figures and
  * rewrites their sections of bench/RESULTS.md.
  */
+import { demo } from './demo.js';
 import { extraction } from './extraction.js';
+import { replay } from './replay.js';
+import { report } from './report.js';
 import { simulatorMemory } from './simulator-memory.js';
 import { staging } from './staging.js';
 import { transform } from './transform.js';
@@ -12,6 +15,9 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   staging,
   extraction,
   transform,
+  report,
+  replay,
+  demo,
 };
 
 const wanted = process.argv.slice(2);

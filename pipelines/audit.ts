@@ -9,14 +9,18 @@
  * `present` is what the diff uses: an active suppression (an expired SendCloud entry is shown
  * with its evidence but `present: false`). The warehouse is opened read-only.
  *
+ * The queries are `pipelines/sql/audit/*.sql`, the address bound as a parameter.
+ *
  * Exit: 0 when some account holds some given address; {@link AuditNotFoundError}
  * (`AUDIT_NOT_FOUND`, exit 1) when none does — the rows are still printed.
  */
+import { listValue } from '@duckdb/node-api';
 import type { Config } from '../extractors/core/config.js';
 import { normaliseEmail } from '../extractors/core/email.js';
 import { UnsubReconError, UsageError, WarehouseError } from '../extractors/core/errors.js';
 import { Warehouse } from '../extractors/core/warehouse.js';
 import { formatTable, jsonReplacer, type Output } from './output.js';
+import { sqlFile } from './sql/files.js';
 import { type SqlFormat, sqlFormat, toCsv } from './sql.js';
 
 /** No configured account holds any of the given addresses. */
@@ -88,28 +92,34 @@ interface SuppressionRow {
   unsubscribed_at: string | null;
   first_seen_run: string;
   last_seen_run: string;
-  detail: { sources?: Array<{ run_id: string; request_seq: number; page: number | null; row_no: number }> };
 }
 
-const SUPPRESSIONS_SQL = `
-  SELECT account_id, scope, active, unsubscribed_at, first_seen_run, last_seen_run, detail
-  FROM suppressions
-  WHERE email_norm = $1
-  ORDER BY account_id, scope`;
+interface EvidenceRow {
+  account_id: string;
+  scope: string;
+  run_id: string;
+  request_seq: number;
+  page: number | null;
+  row_no: number;
+  fetched_at: string;
+  raw_email: string | null;
+  raw_time: string | null;
+  raw: unknown;
+  method: string | null;
+  url_redacted: string | null;
+  status: number | null;
+  window_from: string | null;
+  window_to: string | null;
+  request_page: number | null;
+}
 
-const EVIDENCE_SQL = `
-  SELECT r.run_id, r.request_seq, r.page, r.row_no, r.fetched_at, r.raw_email, r.raw_time, r.raw,
-         q.method, q.url_redacted, q.status, q.window_from, q.window_to, q.page AS request_page
-  FROM raw_rows r
-  LEFT JOIN requests q ON q.run_id = r.run_id AND q.account_id = r.account_id AND q.seq = r.request_seq
-  WHERE r.account_id = $1 AND r.run_id = $2 AND r.request_seq = $3
-    AND r.page IS NOT DISTINCT FROM $4 AND r.row_no = $5`;
+interface EventRow extends AuditEvent {
+  account_id: string;
+  scope: string;
+}
 
-const EVENTS_SQL = `
-  SELECT event, observed_at, run_id
-  FROM suppression_events
-  WHERE account_id = $1 AND email_norm = $2 AND ($3 IS NULL OR scope = $3)
-  ORDER BY observed_at, run_id, event`;
+/** What `transform` must have built before an address can be audited. */
+const TRANSFORM_RELATIONS = ['suppressions', 'suppression_source_runs', 'suppression_events'];
 
 /** Looks every address up in every configured account. */
 export async function auditAddresses(
@@ -117,23 +127,27 @@ export async function auditAddresses(
   accounts: ReadonlyArray<{ id: string; provider: string }>,
   emails: readonly string[],
 ): Promise<AuditRow[]> {
-  const tables = new Set(
-    (
-      await warehouse.allJson<{ table_name: string }>(
-        `SELECT table_name FROM duckdb_tables() WHERE table_name IN ('suppressions', 'suppression_events')`,
-      )
-    ).map((t) => t.table_name),
-  );
-  if (!tables.has('suppressions')) {
-    throw new WarehouseError('the warehouse has no suppressions yet: run `unsub-recon transform` first');
+  const found = await warehouse.allJson<{ table_name: string }>(sqlFile('audit', 'relations'), {
+    names: listValue(TRANSFORM_RELATIONS),
+  });
+  const missing = TRANSFORM_RELATIONS.filter((name) => !found.some((f) => f.table_name === name));
+  if (missing.length > 0) {
+    throw new WarehouseError(
+      `the warehouse has no ${missing.join(', ')} yet: run \`unsub-recon transform\` first`,
+    );
   }
-  const hasEvents = tables.has('suppression_events');
   const rows: AuditRow[] = [];
-  const norms = [...new Set(emails.map(normaliseEmail))];
-  for (const emailNorm of norms) {
-    const held = await warehouse.allJson<SuppressionRow>(SUPPRESSIONS_SQL, [emailNorm]);
+  for (const emailNorm of [...new Set(emails.map(normaliseEmail))]) {
+    const params = { email_norm: emailNorm };
+    const held = await warehouse.allJson<SuppressionRow>(sqlFile('audit', 'suppressions'), params);
+    const evidence = await warehouse.allJson<EvidenceRow>(sqlFile('audit', 'evidence'), params);
+    const events = await warehouse.allJson<EventRow>(sqlFile('audit', 'events'), params);
     for (const account of accounts) {
       const mine = held.filter((s) => s.account_id === account.id);
+      const eventsOf = (scope: string | null) =>
+        events
+          .filter((e) => e.account_id === account.id && (scope === null || e.scope === scope))
+          .map(({ event, observed_at, run_id }) => ({ event, observed_at, run_id }));
       if (mine.length === 0) {
         rows.push({
           account_id: account.id,
@@ -146,12 +160,14 @@ export async function auditAddresses(
           first_seen_run: null,
           last_seen_run: null,
           evidence: [],
-          events: hasEvents ? await events(warehouse, account.id, emailNorm, null) : [],
+          events: eventsOf(null),
         });
         continue;
       }
       for (const s of mine) {
-        const evidence = await evidenceOf(warehouse, account.id, s.detail.sources ?? []);
+        const rowsOf = evidence
+          .filter((e) => e.account_id === account.id && e.scope === s.scope)
+          .map(toEvidence);
         rows.push({
           account_id: account.id,
           provider: account.provider,
@@ -159,11 +175,11 @@ export async function auditAddresses(
           scope: s.scope,
           present: s.active,
           unsubscribed_at: s.unsubscribed_at,
-          raw_time: evidence.find((e) => e.raw_time !== null)?.raw_time ?? null,
+          raw_time: rowsOf.find((e) => e.raw_time !== null)?.raw_time ?? null,
           first_seen_run: s.first_seen_run,
           last_seen_run: s.last_seen_run,
-          evidence,
-          events: hasEvents ? await events(warehouse, account.id, emailNorm, s.scope) : [],
+          evidence: rowsOf,
+          events: eventsOf(s.scope),
         });
       }
     }
@@ -171,60 +187,25 @@ export async function auditAddresses(
   return rows;
 }
 
-async function evidenceOf(
-  warehouse: Warehouse,
-  accountId: string,
-  sources: NonNullable<SuppressionRow['detail']['sources']>,
-): Promise<AuditEvidence[]> {
-  const out: AuditEvidence[] = [];
-  for (const src of sources) {
-    const found = await warehouse.allJson<{
-      run_id: string;
-      request_seq: number;
-      page: number | null;
-      row_no: number;
-      fetched_at: string;
-      raw_email: string | null;
-      raw_time: string | null;
-      raw: unknown;
-      method: string | null;
-      url_redacted: string | null;
-      status: number | null;
-      window_from: string | null;
-      window_to: string | null;
-      request_page: number | null;
-    }>(EVIDENCE_SQL, [accountId, src.run_id, src.request_seq, src.page, src.row_no]);
-    for (const r of found) {
-      out.push({
-        run_id: r.run_id,
-        request_seq: r.request_seq,
-        page: r.page,
-        row_no: r.row_no,
-        fetched_at: r.fetched_at,
-        raw_email: r.raw_email,
-        raw_time: r.raw_time,
-        raw: r.raw,
-        request: {
-          method: r.method,
-          url_redacted: r.url_redacted,
-          status: r.status,
-          window_from: r.window_from,
-          window_to: r.window_to,
-          page: r.request_page,
-        },
-      });
-    }
-  }
-  return out;
-}
-
-async function events(
-  warehouse: Warehouse,
-  accountId: string,
-  emailNorm: string,
-  scope: string | null,
-): Promise<AuditEvent[]> {
-  return warehouse.allJson<AuditEvent>(EVENTS_SQL, [accountId, emailNorm, scope]);
+function toEvidence(r: EvidenceRow): AuditEvidence {
+  return {
+    run_id: r.run_id,
+    request_seq: r.request_seq,
+    page: r.page,
+    row_no: r.row_no,
+    fetched_at: r.fetched_at,
+    raw_email: r.raw_email,
+    raw_time: r.raw_time,
+    raw: r.raw,
+    request: {
+      method: r.method,
+      url_redacted: r.url_redacted,
+      status: r.status,
+      window_from: r.window_from,
+      window_to: r.window_to,
+      page: r.request_page,
+    },
+  };
 }
 
 export async function auditCommand(

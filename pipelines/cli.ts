@@ -3,7 +3,7 @@
  * only place that turns error classes into exit codes:
  *   0 ok · 1 failure · 2 usage or config error · 3 discrepancies found (--fail-on-discrepancy)
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { type Config, DEFAULT_CONFIG_FILE, loadConfig } from '../extractors/core/config.js';
 import {
@@ -19,8 +19,13 @@ import { configCheck } from './config-check.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
 import { extractCommand } from './extract.js';
+import { migrateCommand } from './migrate.js';
+import { nightlyCommand } from './nightly.js';
 import { Output } from './output.js';
-import { listRuns } from './runs.js';
+import { planCommand } from './plan.js';
+import { replayCommand } from './replay.js';
+import { reportCommand } from './report.js';
+import { listRuns, pruneCommand } from './runs.js';
 import { sandboxCommand } from './sandbox.js';
 import { sqlCommand } from './sql.js';
 import { transformCommand } from './transform.js';
@@ -42,9 +47,11 @@ export interface CommandContext {
 }
 
 const packageVersion = (): string => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
+  // dist/pipelines/cli.js when built; pipelines/cli.ts when a test imports the source.
+  const file = ['../../package.json', '../package.json']
+    .map((relative) => new URL(relative, import.meta.url))
+    .find((url) => existsSync(url))!;
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
   return pkg.version;
 };
 
@@ -91,8 +98,51 @@ function buildProgram(
     .addOption(
       new Option('--limit <n>', 'how many runs to show').default(20).argParser(positiveInt('--limit')),
     )
-    .addHelpText('after', '\nExamples:\n  unsub-recon runs\n  unsub-recon runs --limit 5 --json')
-    .action((opts: { limit: number }) => run((ctx) => listRuns(ctx, opts.limit)));
+    .addOption(
+      new Option(
+        '--keep <n>',
+        'first remove run directories (reports, patches, logs) beyond the newest N; the warehouse is never touched',
+      ).argParser(wholeNumber('--keep')),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon runs\n  unsub-recon runs --limit 5 --json\n  unsub-recon runs --keep 30',
+    )
+    .action((opts: { limit: number; keep?: number }) => run((ctx) => listRuns(ctx, opts)));
+
+  // --- nightly / prune (operations) ---
+  program
+    .command('nightly')
+    .description(
+      'the scheduled job in one run: incremental extract of every account → transform → report → plan',
+    )
+    .option('--fail-on-discrepancy', 'exit 3 when discrepancies remain (and the run was otherwise clean)')
+    .option('--apply-adds', 'replay the planned add patches (never deletes) and verify them')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon nightly\n  unsub-recon nightly --fail-on-discrepancy --json\n  unsub-recon --config /etc/unsub-recon.json nightly --apply-adds --quiet\n\nWrites <outDir>/<run id>/: report/, patches/, run.log (JSON lines), summary.json, manifest.json.\nExit codes: 0 clean; 1 a step failed, an account or group is incomplete, or notify failed;\n3 with --fail-on-discrepancy when discrepancies remain.',
+    )
+    .action((opts: { failOnDiscrepancy?: boolean; applyAdds?: boolean }) =>
+      run((ctx) => nightlyCommand(ctx.config(), opts, ctx.out)),
+    );
+
+  program
+    .command('prune')
+    .description(
+      'remove old run directories under outDir, keeping the newest N; the warehouse is never touched',
+    )
+    .addOption(
+      new Option('--keep <n>', 'run directories to keep (0: all but runs in progress)')
+        .default(30)
+        .argParser(wholeNumber('--keep')),
+    )
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon prune --keep 30\n  unsub-recon prune --keep 7 --dry-run --json',
+    )
+    .action((opts: { keep: number; dryRun?: boolean }) => run((ctx) => pruneCommand(ctx, opts)));
+  // --- end nightly / prune ---
 
   program
     .command('extract')
@@ -136,7 +186,9 @@ function buildProgram(
 
   program
     .command('demo')
-    .description('start the simulators, run a full extract of every account, print the summary')
+    .description(
+      'start the simulators with a generated scenario, run the nightly job, a dry-run replay and an audit on them, and print where the report is',
+    )
     .addOption(
       new Option('--rows <n>', 'rows per simulated account').default(1000).argParser(positiveInt('--rows')),
     )
@@ -243,6 +295,93 @@ function buildProgram(
     );
   // --- end audit ---
 
+  // --- report (CSV + self-contained HTML of the latest transform) ---
+  program
+    .command('report')
+    .description(
+      'write the discrepancy report of the latest transform: discrepancies.csv, summary.csv, rejects.csv, index.html',
+    )
+    .option('--group <id>', "only this group (its discrepancies, and its members' rejects and completeness)")
+    .option('--out <dir>', "runs folder to write into (default: the config's outDir)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon report\n  unsub-recon report --group all-brands --out /srv/reports --json\n\nWrites <outDir>/<run id>/report/ (a new run id each time). The HTML page opens from disk and works offline.',
+    )
+    .action((opts: { group?: string; out?: string }) =>
+      run((ctx) => reportCommand(ctx.config(), opts, ctx.out)),
+    );
+  // --- end report ---
+
+  // --- plan / replay / migrate (patch files and controlled replay) ---
+  program
+    .command('plan')
+    .description("write patch files for groups' policies from the last transform (adds; mirror deletes)")
+    .requiredOption('--group <id...>', 'group(s) to plan (repeatable)')
+    .option('--target <account...>', 'only these member accounts (repeatable)')
+    .option(
+      '--delete-foreign',
+      'mirror groups: also delete entries unsub-recon did not add (default: only its own)',
+    )
+    .option('--force <group...>', 'plan these groups despite the delete-safety refusals')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon plan --group all-brands\n  unsub-recon plan --group sg-to-sc --target sc-main --json\n  unsub-recon plan --group sg-to-sc --delete-foreign --force sg-to-sc\n\nWrites <outDir>/<run id>/patches/<group>/<target>.<add|delete|manual>.csv and manifest.json.\nExit codes: 0 planned; 1 a group refused (too many deletes, a shrunken source, no usable diff: numbers in the message).',
+    )
+    .action((opts: { group: string[]; target?: string[]; deleteForeign?: boolean; force?: string[] }) =>
+      run((ctx) => planCommand(ctx.config(), opts, ctx.out)),
+    );
+
+  program
+    .command('replay')
+    .description('send a patch folder (dry run unless --apply), journal every item, then verify')
+    .argument('<path>', 'patch folder holding manifest.json (or the manifest itself)')
+    .option('--apply', 'really send (default: dry run, nothing sent)', false)
+    .option('--allow-deletes', 'send the delete files too (never without it)', false)
+    .addOption(
+      new Option(
+        '--concurrency <n>',
+        "write calls in flight per account (at most the account's rateLimit.concurrency)",
+      ).argParser(positiveInt('--concurrency')),
+    )
+    .addOption(
+      new Option('--max-ops <n>', 'send at most N rows in this run (the rest on the next run)').argParser(
+        positiveInt('--max-ops'),
+      ),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon replay data/runs/20260101T020000Z-a1b2c3/patches/all-brands\n  unsub-recon replay data/runs/20260101T020000Z-a1b2c3/patches/all-brands --apply --json\n  unsub-recon replay data/runs/20260101T020000Z-a1b2c3/patches/sg-to-sc --apply --allow-deletes --max-ops 500\n\nRe-running the same command after a crash sends only what was not done (nothing twice).\nExit codes: 0 all rows done and every target converged; 1 a row failed, a target did not converge,\nor the manifest was refused (PATCH_INVALID: a changed file or an unknown account; nothing sent).',
+    )
+    .action(
+      (
+        location: string,
+        opts: { apply: boolean; allowDeletes: boolean; concurrency?: number; maxOps?: number },
+      ) => run((ctx) => replayCommand(ctx.config(), location, opts, ctx.out)),
+    );
+
+  program
+    .command('migrate')
+    .description(
+      "move one account's opt-outs to another: full extract of both → diff → plan adds → replay → verify",
+    )
+    .requiredOption('--from <account>', 'the account whose opt-outs are copied')
+    .requiredOption('--to <account>', 'the account that receives them')
+    .option('--apply', 'really send (default: dry run)', false)
+    .addOption(
+      new Option(
+        '--concurrency <n>',
+        "write calls in flight (at most the target's rateLimit.concurrency)",
+      ).argParser(positiveInt('--concurrency')),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  unsub-recon migrate --from sg-reseller --to sc-main\n  unsub-recon migrate --from sg-reseller --to sc-main --apply --json\n\nOnly adds, never deletes. Exit codes: 0 dry run shown, or applied and converged; 1 an extraction\nwas incomplete, a row failed or the target did not converge; 2 bad arguments.',
+    )
+    .action((opts: { from: string; to: string; apply: boolean; concurrency?: number }) =>
+      run((ctx) => migrateCommand(ctx.config(), opts, ctx.out)),
+    );
+  // --- end plan / replay / migrate ---
+
   // Global flags work before or after the command name (`config check --json`): commander's
   // default. exitOverride() above is inherited by every command created after it.
   return program;
@@ -255,6 +394,15 @@ function portNumber(value: string): number {
   return n;
 }
 
+function wholeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+      throw new UsageError(`${flag}: got "${value}", expected a whole number ≥ 0`);
+    return n;
+  };
+}
+
 function positiveInt(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -262,6 +410,27 @@ function positiveInt(flag: string) {
       throw new UsageError(`${flag}: got "${value}", expected a whole number ≥ 1`);
     return n;
   };
+}
+
+/**
+ * Parses a command line (the words after `unsub-recon`) exactly as `main` does, without running
+ * the command: for tests that check every command the README shows. Returns the command's path
+ * (`['config', 'check']`).
+ * @throws CommanderError or UsageError, as `main` would report them (exit 2).
+ */
+export async function parseCommandLine(args: readonly string[]): Promise<string[]> {
+  const invoked: string[] = [];
+  const program = buildProgram(async () => undefined);
+  const silence = (command: Command): void => {
+    command.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+    for (const sub of command.commands) silence(sub);
+  };
+  silence(program);
+  program.hook('preAction', (_root, command) => {
+    for (let c: Command | null = command; c?.parent; c = c.parent) invoked.unshift(c.name());
+  });
+  await program.parseAsync(['node', 'unsub-recon', ...args]);
+  return invoked;
 }
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never calls process.exit. */

@@ -1,5 +1,6 @@
 /** `unsub-recon config check`: validate a config and show what it defines, without secrets. */
-import { type Config, CREDENTIAL_FIELDS } from '../extractors/core/config.js';
+import type { Config } from '../extractors/core/config.js';
+import { PROVIDERS } from '../extractors/registry.js';
 import { formatTable, type Output } from './output.js';
 
 export interface ConfigSummary {
@@ -36,7 +37,7 @@ export function summarizeConfig(config: Config): ConfigSummary {
       since: a.since,
       lookbackDays: a.lookbackDays,
       rateLimit: a.rateLimit,
-      credentials: CREDENTIAL_FIELDS[a.provider],
+      credentials: PROVIDERS[a.provider].config.credentials,
       options: a.options,
     })),
     groups: config.groups,

@@ -5,7 +5,8 @@
  * Layout under DIR:
  *   <view>.parquet                              small views (runs, extractions, rejects, …)
  *   <view>/account_id=<id>/data_0.parquet       per-account views (raw_rows, requests,
- *                                               suppressions, suppression_events): Hive-style
+ *                                               suppressions, suppression_sources,
+ *                                               suppression_events): Hive-style
  *                                               partitions; the account_id column lives in the
  *                                               folder name, readers add it back
  * Timestamps are Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true); JSON columns are UTF-8 strings
@@ -24,7 +25,10 @@ import { UsageError } from '../extractors/core/errors.js';
 import { quoteIdent, Warehouse } from '../extractors/core/warehouse.js';
 import { formatTable, type Output } from './output.js';
 
-/** The warehouse contract (DESIGN.md), in export order. Views not yet built are skipped. */
+/**
+ * The warehouse contract (DESIGN.md) plus the transform's lineage (suppression_sources), per-pair
+ * summary and group status, in export order. Views not yet built are skipped.
+ */
 export const CONTRACT_VIEWS = [
   'runs',
   'requests',
@@ -32,9 +36,12 @@ export const CONTRACT_VIEWS = [
   'extractions',
   'extract_windows',
   'suppressions',
+  'suppression_sources',
   'suppression_events',
   'rejects',
   'discrepancies',
+  'discrepancy_summary',
+  'group_status',
   'replay_log',
 ] as const;
 
@@ -43,6 +50,7 @@ const PARTITIONED_VIEWS: ReadonlySet<string> = new Set([
   'requests',
   'raw_rows',
   'suppressions',
+  'suppression_sources',
   'suppression_events',
 ]);
 

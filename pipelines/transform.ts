@@ -1,6 +1,6 @@
 /**
- * `unsub-recon transform`: rebuilds `suppressions`, `rejects` and `discrepancies` from committed
- * runs (transforms/run.ts does the work in one transaction). A group with a member whose latest
+ * `unsub-recon transform`: rebuilds the derived tables (`suppressions`, `rejects`, `discrepancies`,
+ * `group_status`, `discrepancy_summary`, …) from committed runs (transforms/run.ts does the work in one transaction). A group with a member whose latest
  * extraction is not complete is not diffed; the command finishes everything else, names the
  * account and window, and exits 1 — unless `--allow-incomplete`.
  */
@@ -9,7 +9,7 @@ import { IncompleteDataError } from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
 import { Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
-import { type BlockedAccount, runTransforms, type TransformOutcome } from '../transforms/run.js';
+import { runTransforms, type TransformOutcome } from '../transforms/run.js';
 import { formatTable, type Output } from './output.js';
 
 export interface TransformCommandOptions {
@@ -33,6 +33,7 @@ export async function transformInRun(
     runId,
     now: new Date(),
     allowIncomplete: options.allowIncomplete ?? false,
+    memoryLimit: process.env.UNSUB_RECON_MEMORY_LIMIT || undefined,
     accounts: config.accounts.map((a) => ({
       id: a.id,
       provider: a.provider,
@@ -47,16 +48,6 @@ export async function transformInRun(
       scope: g.scope,
     })),
   });
-}
-
-/** What a blocked account's latest extraction was, for the gate's message. */
-export function describeIncomplete(a: BlockedAccount): string {
-  if (a.run_id === null) return `${a.account_id}: never extracted`;
-  const windows =
-    a.failed_windows.length > 0
-      ? `failed window(s) ${a.failed_windows.slice(0, 3).join(', ')}${a.failed_windows.length > 3 ? ` and ${a.failed_windows.length - 3} more` : ''}`
-      : `range ${a.range_from ?? '?'}/${a.range_to ?? '?'}`;
-  return `${a.account_id}: latest extraction (run ${a.run_id}) is ${a.status}, ${windows}${a.error ? `: ${a.error}` : ''}`;
 }
 
 export async function runTransform(
@@ -94,7 +85,7 @@ function blockedMessage(outcome: TransformOutcome): string {
   const accounts = outcome.incomplete.filter((a) => blocked.some((g) => g.blocked_by.includes(a.account_id)));
   return (
     `group(s) ${blocked.map((g) => g.group_id).join(', ')} not diffed: ` +
-    `${accounts.map(describeIncomplete).join('; ')} (run \`extract\` again, or pass --allow-incomplete)`
+    `${accounts.map((a) => a.detail).join('; ')} (run \`extract\` again, or pass --allow-incomplete)`
   );
 }
 
@@ -108,6 +99,7 @@ export async function transformCommand(
   const groups = outcome.groups.map((g) => ({
     group_id: g.group_id,
     diffed: g.diffed,
+    allowed_incomplete: g.allowed_incomplete,
     blocked_by: g.blocked_by,
     discrepancies: g.discrepancies,
     by_kind: g.by_kind,
@@ -120,7 +112,11 @@ export async function transformCommand(
       suppressions: outcome.suppressions,
       rejects: outcome.rejects,
       groups,
-      incomplete: outcome.incomplete.map((a) => ({ ...a, error: a.error === null ? null : redact(a.error) })),
+      incomplete: outcome.incomplete.map((a) => ({
+        ...a,
+        error: a.error === null ? null : redact(a.error),
+        detail: redact(a.detail),
+      })),
     },
     () =>
       [
@@ -139,7 +135,7 @@ export async function transformCommand(
   );
   if (options.allowIncomplete && outcome.incomplete.length > 0) {
     out.note(
-      `unsub-recon: --allow-incomplete: diffed despite ${outcome.incomplete.map(describeIncomplete).map(redact).join('; ')}`,
+      `unsub-recon: --allow-incomplete: diffed despite ${outcome.incomplete.map((a) => redact(a.detail)).join('; ')}`,
     );
   }
   if (status === 'partial') throw new IncompleteDataError(redact(blockedMessage(outcome)));

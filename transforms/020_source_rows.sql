@@ -1,69 +1,63 @@
 -- 020_source_rows
--- output: t_source_rows (temp)      grain: run_id, account_id, request_seq, page, row_no
--- inputs: raw_rows, runs, extractions, t_extraction_status, cfg_accounts, transform_params
--- purpose: every raw row of the account's current snapshot (see 010), normalised by the rules
--- of DESIGN.md "Transform" (the SQL twin of extractors/core/email.ts):
---  * email_norm: strip leading/trailing space, tab, CR, LF; Unicode NFC; lower-case;
---  * reject_reason: the first of empty, contains_whitespace, missing_at, multiple_at (an `@`
---    inside a leading quoted local part does not count), empty_local_part, empty_domain;
---  * unsubscribed_at: the provider's local wall time read with the provider's time format and
---    turned into UTC with the account's zone, in bulk by ICU (an ambiguous time resolves to the
---    later instant); NULL where the provider gives no time (WhatCounts);
---  * expires_at / active: SendCloud `expireTime` in the account's zone; an entry whose expiry
---    has passed at transform time is inactive; an unreadable expiry keeps the entry active.
+-- output: t_state_runs (temp)      grain: account_id, run_id;
+--         t_source_rows (temp view)      grain: run_no, account_no, request_seq, page, row_no
+-- inputs: stage_raw_rows (only rows of committed runs: every run it reads is a complete
+--         extraction of a succeeded or partial run), runs, extractions, t_extraction_status,
+--         t_full_snapshots (015), t_run_numbers (017), cfg_accounts; the macros of 012
+-- purpose: every raw row any later transform reads, normalised: the rows of each
+-- account's current snapshot (`in_state`: the runs of t_state_runs, see 010; 040 keeps them in
+-- suppression_source_runs for the view suppression_sources) and the rows of the full snapshots that
+-- suppression_events compares this time (`snapshot_bit`, the snapshot's bit in the window of
+-- 015; NULL for other rows):
+--  * email_norm and reject_reason: the rules of 012;
+--  * local_time: the provider's wall time read with the provider's time format (epoch seconds
+--    and ISO 8601 instants with an offset: the UTC wall time), NULL where the provider gives no
+--    time (WhatCounts) or it is unreadable. It is NOT turned into UTC here: 041 converts once
+--    per kept address (the earliest wall time is the earliest instant, see there);
+--  * expires_local: SendCloud `expireTime` as a wall time in the account's zone (NULL: never,
+--    or unreadable, which keeps the entry active).
 -- Time formats are literals because DuckDB's strptime needs a constant format; the runner
--- refuses a provider whose format is not listed here.
-CREATE OR REPLACE TEMP TABLE t_source_rows AS
-WITH eligible AS (
-  SELECT e.run_id, e.account_id
-  FROM extractions e
-  JOIN runs r USING (run_id)
-  JOIN t_extraction_status s USING (account_id)
-  WHERE e.status = 'complete'
-    AND (s.snapshot_started_at IS NULL OR r.started_at >= s.snapshot_started_at)
+-- refuses a provider whose format is not listed here. A view, not a table: 025 reads it once,
+-- in the same pass that aggregates it, so the normalised rows are never stored.
+
+CREATE OR REPLACE TEMP TABLE t_state_runs AS
+SELECT e.account_id, e.run_id
+FROM extractions e
+JOIN runs r USING (run_id)
+JOIN t_extraction_status s USING (account_id)
+WHERE e.status = 'complete' AND r.status IN ('succeeded', 'partial')
+  AND (s.snapshot_started_at IS NULL OR r.started_at >= s.snapshot_started_at);
+
+CREATE OR REPLACE TEMP VIEW t_source_rows AS
+WITH wanted AS (
+  -- one row per run × account: the references are computed here, not per raw row
+  SELECT w.run_id, w.account_id, n.run_no, a.account_no, w.in_state, w.snapshot_bit, a.time_format
+  FROM (
+    SELECT coalesce(st.run_id, sn.run_id) AS run_id, coalesce(st.account_id, sn.account_id) AS account_id,
+           st.run_id IS NOT NULL AS in_state, sn.bit AS snapshot_bit
+    FROM t_state_runs st
+    FULL OUTER JOIN (SELECT * FROM t_full_snapshots WHERE bit IS NOT NULL) sn USING (run_id, account_id)
+  ) w
+  JOIN cfg_accounts a USING (account_id)
+  JOIN t_run_numbers n USING (run_id)
 ),
 base AS (
-  SELECT r.run_id, r.account_id, r.provider, r.request_seq, r.page, r.row_no, r.fetched_at,
+  SELECT w.run_no, w.account_no, r.request_seq, r.page, r.row_no, r.fetched_at,
          r.raw_email, r.raw_time, r.raw_expires, coalesce(r.scope, 'global') AS scope,
-         ru.started_at AS run_started_at,
-         a.timezone, a.time_format,
-         lower(nfc_normalize(regexp_replace(coalesce(r.raw_email, ''), '^[ \t\r\n]+|[ \t\r\n]+$', '', 'g'))) AS email_norm
-  FROM raw_rows r
-  JOIN eligible USING (run_id, account_id)
-  JOIN runs ru USING (run_id)
-  JOIN cfg_accounts a USING (account_id)
-),
-quoted AS (
-  SELECT *,
-         -- 0-based index of the closing quote of a leading quoted local part, else 0
-         CASE WHEN starts_with(email_norm, '"') THEN strpos(substr(email_norm, 2), '"') ELSE 0 END AS q
-  FROM base
-),
-parts AS (
-  SELECT *,
-         substr(email_norm, CASE WHEN q > 0 THEN q + 2 ELSE 1 END) AS after_quote
-  FROM quoted
-),
-checked AS (
-  SELECT *,
-         CASE
-           WHEN length(email_norm) = 0 THEN 'empty'
-           -- JS /\s/u: ASCII whitespace plus the Unicode space separators, NBSP, BOM, LS, PS
-           WHEN regexp_matches(email_norm, '[\t\n\x0B\f\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]') THEN 'contains_whitespace'
-           WHEN strpos(after_quote, '@') = 0 THEN 'missing_at'
-           WHEN length(after_quote) - length(replace(after_quote, '@', '')) > 1 THEN 'multiple_at'
-           WHEN q = 0 AND starts_with(email_norm, '@') THEN 'empty_local_part'
-           WHEN ends_with(email_norm, '@') THEN 'empty_domain'
-         END AS reject_reason,
-         CASE time_format
-           WHEN '%Y-%m-%d %H:%M:%S' THEN timezone(timezone, try_strptime(raw_time, '%Y-%m-%d %H:%M:%S'))
-           WHEN '%Y-%m-%d' THEN timezone(timezone, try_strptime(raw_time, '%Y-%m-%d'))
-           WHEN 'epoch-seconds' THEN to_timestamp(try_cast(raw_time AS DOUBLE))
-         END AS unsubscribed_at,
-         timezone(timezone, try_strptime(raw_expires, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d'])) AS expires_at
-  FROM parts
+         w.in_state, w.snapshot_bit, w.time_format,
+         normalise_email(coalesce(r.raw_email, '')) AS email_norm
+  FROM stage_raw_rows r
+  JOIN wanted w USING (run_id, account_id)
 )
-SELECT run_id, account_id, provider, request_seq, page, row_no, fetched_at, run_started_at,
-       raw_email, raw_time, raw_expires, scope, email_norm, reject_reason, unsubscribed_at, expires_at,
-       expires_at IS NULL OR expires_at > (SELECT now FROM transform_params) AS active
-FROM checked;
+SELECT run_no, account_no, request_seq, page, row_no, fetched_at, in_state, snapshot_bit,
+       raw_email, scope, email_norm,
+       email_reject_reason(email_norm) AS reject_reason,
+       CASE time_format
+         WHEN '%Y-%m-%d %H:%M:%S' THEN try_strptime(raw_time, '%Y-%m-%d %H:%M:%S')
+         WHEN '%Y-%m-%d' THEN try_strptime(raw_time, '%Y-%m-%d')
+         WHEN 'epoch-seconds' THEN to_timestamp(try_cast(raw_time AS DOUBLE))::TIMESTAMP
+         -- an instant with its own offset; the session runs in UTC, so this is the UTC wall time
+         WHEN 'iso8601' THEN try_cast(raw_time AS TIMESTAMPTZ)::TIMESTAMP
+       END AS local_time,
+       CASE WHEN raw_expires IS NOT NULL THEN try_strptime(raw_expires, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d']) END AS expires_local
+FROM base;

@@ -1,73 +1,57 @@
 -- 055_suppression_events
--- output: suppression_events      grain: account_id, scope, email_norm, run_id, event
--- inputs: extractions, runs, raw_rows, cfg_accounts
+-- output: t_event_snapshots, t_event_scopes (temp: the snapshots compared now and new scopes, with
+--         their ids); rows appended to suppression_events_state, invisible until 090 records
+--         their snapshots in suppression_event_snapshots (the view suppression_events joins it)
+--         grain: account_id, scope, email_norm, run_id, event
+-- inputs: t_addresses (025: snapshot_bits), t_full_snapshots (015), cfg_accounts, transform_params,
+--         suppression_event_snapshots, suppression_event_scopes
 -- purpose: the additions and removals observed between consecutive FULL snapshots of each
 -- configured account. A snapshot is a complete full extraction of a committed run (succeeded or
--- partial), ordered by the run's start. An address × scope seen in snapshot N and not in N−1 is
--- 'added' (every address of the first snapshot is 'added'); one seen in N−1 and not in N is
--- 'removed'. observed_at is snapshot N's finished_at; run_id is snapshot N's run. An address
--- counts as seen when some raw row normalises to it and is not a reject (the rules of
--- 020_source_rows.sql / extractors/core/email.ts); expiry does not matter here: an expired
--- SendCloud entry is still held by the provider. Incremental and range reads cannot show a
--- removal and are ignored. Rebuilt whole on every transform.
-CREATE OR REPLACE TABLE suppression_events AS
-WITH snapshots AS (
-  SELECT e.run_id, e.account_id, e.finished_at,
-         row_number() OVER (PARTITION BY e.account_id ORDER BY r.started_at, e.run_id) AS n
-  FROM extractions e
-  JOIN runs r USING (run_id)
+-- partial), numbered in run start order (015). An address × scope seen in snapshot N and not in
+-- N−1 is 'added' (every address of an account's first snapshot is 'added'); one seen in N−1 and
+-- not in N is 'removed'. observed_at is snapshot N's finished_at; run_id is snapshot N's run. An
+-- address counts as seen when some raw row of the snapshot normalises to it and is not a
+-- reject; expiry does not matter here: an expired SendCloud entry is still held by the provider.
+-- Incremental and range reads cannot show a removal and are ignored.
+-- Built incrementally: a committed snapshot never changes, so each one is compared with its
+-- predecessor once (the snapshots 015 marks `compare`, read through the window bits of 025) and
+-- its rows are never rewritten. An event row keeps only the address and small numbers
+-- (snapshot, scope, added); the view adds the names. Rows of a transform that fails before 090
+-- stay invisible and are deleted by the next one (cleanup.sql).
+CREATE OR REPLACE TEMP TABLE t_event_scopes AS
+SELECT (SELECT coalesce(max(scope_id), 0) FROM suppression_event_scopes) + row_number() OVER (ORDER BY scope) AS scope_id,
+       scope
+FROM (SELECT DISTINCT scope FROM t_addresses WHERE usable AND snapshot_bits <> 0)
+WHERE scope NOT IN (SELECT scope FROM suppression_event_scopes);
+
+CREATE OR REPLACE TEMP TABLE t_event_snapshots AS
+SELECT ((SELECT coalesce(max(snapshot_id), 0) FROM suppression_event_snapshots)
+          + row_number() OVER (ORDER BY account_id, n))::INTEGER AS snapshot_id,
+       account_id, run_id, finished_at AS observed_at, (SELECT now FROM transform_params) AS compared_at,
+       bit, n > 1 AS has_predecessor   -- then the predecessor is the snapshot at bit - 1 (015)
+FROM t_full_snapshots
+WHERE compare;
+
+INSERT INTO suppression_events_state
+WITH compared AS (
+  SELECT s.snapshot_id, a.account_no, s.bit, s.has_predecessor
+  FROM t_event_snapshots s
   JOIN cfg_accounts a USING (account_id)
-  WHERE e.mode = 'full' AND e.status = 'complete' AND r.status IN ('succeeded', 'partial')
 ),
-base AS (
-  SELECT s.n, s.account_id, coalesce(rr.scope, 'global') AS scope,
-         lower(nfc_normalize(regexp_replace(coalesce(rr.raw_email, ''), '^[ \t\r\n]+|[ \t\r\n]+$', '', 'g'))) AS email_norm
-  FROM snapshots s
-  JOIN raw_rows rr USING (run_id, account_id)
+presence AS (
+  SELECT c.snapshot_id, t.scope, t.value AS email_norm,
+         (t.snapshot_bits >> c.bit) & 1 = 1                                       AS seen_now,
+         c.has_predecessor AND (t.snapshot_bits >> (c.bit - 1)) & 1 = 1           AS seen_before
+  FROM t_addresses t
+  JOIN compared c USING (account_no)
+  WHERE t.usable AND t.snapshot_bits <> 0
 ),
-quoted AS (
-  SELECT *,
-         CASE WHEN starts_with(email_norm, '"') THEN strpos(substr(email_norm, 2), '"') ELSE 0 END AS q
-  FROM base
-),
-parts AS (
-  SELECT *, substr(email_norm, CASE WHEN q > 0 THEN q + 2 ELSE 1 END) AS after_quote
-  FROM quoted
-),
-present AS (
-  -- the negation of 020's reject_reason CASE, condition by condition
-  SELECT DISTINCT n, account_id, scope, email_norm
-  FROM parts
-  WHERE length(email_norm) > 0
-    AND NOT regexp_matches(email_norm, '[\t\n\x0B\f\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]')
-    AND strpos(after_quote, '@') > 0
-    AND length(after_quote) - length(replace(after_quote, '@', '')) <= 1
-    AND NOT (q = 0 AND starts_with(email_norm, '@'))
-    AND NOT ends_with(email_norm, '@')
-),
-added AS (
-  SELECT cur.account_id, cur.email_norm, cur.scope, 'added' AS event, cur.n
-  FROM present cur
-  LEFT JOIN present prev
-    ON prev.account_id = cur.account_id AND prev.n = cur.n - 1
-   AND prev.scope = cur.scope AND prev.email_norm = cur.email_norm
-  WHERE prev.n IS NULL
-),
-removed AS (
-  SELECT prev.account_id, prev.email_norm, prev.scope, 'removed' AS event, prev.n + 1 AS n
-  FROM present prev
-  JOIN snapshots nxt ON nxt.account_id = prev.account_id AND nxt.n = prev.n + 1
-  LEFT JOIN present cur
-    ON cur.account_id = prev.account_id AND cur.n = prev.n + 1
-   AND cur.scope = prev.scope AND cur.email_norm = prev.email_norm
-  WHERE cur.n IS NULL
-),
-events AS (
-  SELECT * FROM added
+scopes AS (
+  SELECT scope_id, scope FROM suppression_event_scopes
   UNION ALL
-  SELECT * FROM removed
+  SELECT scope_id, scope FROM t_event_scopes
 )
-SELECT ev.account_id, ev.email_norm, ev.scope, ev.event, s.finished_at AS observed_at, s.run_id
-FROM events ev
-JOIN snapshots s USING (account_id, n)
-ORDER BY ev.account_id, ev.scope, ev.email_norm, s.finished_at, ev.event;
+SELECT p.snapshot_id, sc.scope_id, p.email_norm, p.seen_now AS added
+FROM presence p
+JOIN scopes sc USING (scope)
+WHERE p.seen_now <> p.seen_before;

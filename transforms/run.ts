@@ -1,8 +1,18 @@
 /**
- * The transform runner: loads the config's accounts and groups into temp tables with bound
- * parameters, runs `transforms/NNN_<name>.sql` in order and then every `transforms/audits/*.sql`,
- * all inside ONE transaction. Any failure (a statement, or an audit returning a row) rolls the
- * whole thing back, so the previous `suppressions`, `rejects` and `discrepancies` stay in place.
+ * The transform runner: runs `transforms/cleanup.sql` (leftovers of a failed transform), loads
+ * the config's accounts and groups into temp tables with bound parameters, then:
+ *  * build: `transforms/NNN_<name>.sql` in order, each statement committing on its own. They
+ *    write temporary tables and `<name>_next` tables that no reader uses, and event rows that
+ *    stay invisible until their snapshots are recorded;
+ *  * audit: every `transforms/audits/*.sql`, on what was built;
+ *  * publish: the files whose header says `-- phase: publish` (they come last), in ONE short
+ *    transaction: renames `<name>_next` to `<name>` and records the new event snapshots.
+ * Any failure before publishing (a statement, or an audit returning a row) runs cleanup.sql and
+ * leaves the previous derived tables (`suppressions`, `rejects`, `discrepancies`,
+ * `group_status`, `discrepancy_summary`, `suppression_events`, …) in place.
+ * Building outside the transaction is for scale: DuckDB keeps a large transaction's own writes
+ * pinned in memory and reads them several times slower, so 10 million rows per account could
+ * not spill and failed.
  *
  * The SQL files hold no values: what varies (run id, clock, zones, groups) arrives through the
  * temp tables `transform_params`, `cfg_accounts`, `cfg_groups` and `cfg_group_members`.
@@ -13,7 +23,15 @@ import { UnsubReconError } from '../extractors/core/errors.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
 
 /** The time formats 020_source_rows.sql knows (DuckDB's strptime wants a constant format). */
-export const SUPPORTED_TIME_FORMATS: readonly string[] = ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d', 'epoch-seconds'];
+export const SUPPORTED_TIME_FORMATS: readonly string[] = [
+  '%Y-%m-%d %H:%M:%S',
+  '%Y-%m-%d',
+  'epoch-seconds',
+  'iso8601',
+];
+
+/** 060_discrepancies.sql keeps one bit per member in a BIGINT. */
+export const MAX_GROUP_MEMBERS = 62;
 
 /** A transform or an audit failed; the transaction was rolled back and nothing changed. */
 export class TransformError extends UnsubReconError {
@@ -48,7 +66,17 @@ export interface TransformInputs {
   allowIncomplete: boolean;
   accounts: readonly TransformAccount[];
   groups: readonly TransformGroup[];
+  /**
+   * DuckDB `memory_limit` while the transforms run (default {@link DEFAULT_MEMORY_LIMIT}):
+   * what does not fit spills to DuckDB's temp directory (`<warehouse>.tmp`) instead of failing.
+   */
+  memoryLimit?: string | undefined;
 }
+
+/** Keeps the transform process near 2.5 GB of RSS with room for Node and DuckDB's overhead. */
+export const DEFAULT_MEMORY_LIMIT = '1.5GB';
+
+const MEMORY_LIMIT_FORMAT = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
 
 /** An account whose latest extraction is not complete, and why. */
 export interface BlockedAccount {
@@ -59,19 +87,34 @@ export interface BlockedAccount {
   range_to: string | null;
   failed_windows: string[];
   error: string | null;
+  /** In words: which run, window or range, and the error (`group_status.detail` joins these). */
+  detail: string;
 }
 
 export interface GroupOutcome {
   group_id: string;
   diffed: boolean;
+  /** Diffed although a member is incomplete (--allow-incomplete). */
+  allowed_incomplete: boolean;
+  /** Members whose latest extraction is not complete, in config order. */
   blocked_by: string[];
+  /** Which account, run and window is incomplete; null when every member is complete. */
+  detail: string | null;
   discrepancies: number;
   by_kind: Record<string, number>;
+}
+
+export interface StepTiming {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
 }
 
 export interface TransformOutcome {
   files: string[];
   audits: string[];
+  /** Each transform file and audit in run order: wall and process CPU seconds (the benchmark's breakdown). */
+  timings: StepTiming[];
   groups: GroupOutcome[];
   /** Accounts whose latest extraction is not complete (whether or not a group was blocked). */
   incomplete: BlockedAccount[];
@@ -79,10 +122,14 @@ export interface TransformOutcome {
   rejects: number;
 }
 
-interface SqlFile {
+export interface SqlFile {
   name: string;
   sql: string;
+  /** Publishes what the others built: runs last, in the transaction (header `-- phase: publish`). */
+  publish: boolean;
 }
+
+const PUBLISH_PHASE = /^-- phase: publish\b/m;
 
 /** tsc does not copy `.sql` files: the compiled runner reads them from the source tree. */
 function transformsDir(): string {
@@ -103,13 +150,28 @@ function readSql(dir: string, pattern: RegExp): SqlFile[] {
   return readdirSync(dir)
     .filter((file) => pattern.test(file))
     .sort()
-    .map((name) => ({ name, sql: readFileSync(`${dir}/${name}`, 'utf8') }));
+    .map((name) => {
+      const sql = readFileSync(`${dir}/${name}`, 'utf8');
+      return { name, sql, publish: PUBLISH_PHASE.test(sql) };
+    });
 }
 
-/** The transform files in run order and the audits. */
-export function loadTransforms(): { transforms: SqlFile[]; audits: SqlFile[] } {
+/** The transform files in run order, the audits, and the cleanup. */
+export function loadTransforms(): { transforms: SqlFile[]; audits: SqlFile[]; cleanup: SqlFile } {
   const dir = transformsDir();
-  return { transforms: readSql(dir, /^\d{3}_[a-z0-9_]+\.sql$/), audits: readSql(`${dir}/audits`, /\.sql$/) };
+  const transforms = readSql(dir, /^\d{3}_[a-z0-9_]+\.sql$/);
+  const firstPublish = transforms.findIndex((f) => f.publish);
+  const late = transforms.find((f, i) => !f.publish && firstPublish !== -1 && i > firstPublish);
+  if (late !== undefined) {
+    throw new TransformError(
+      'TRANSFORM_FAILED',
+      `transforms/${late.name} comes after a publish file; publish files must come last`,
+    );
+  }
+  const [cleanup] = readSql(dir, /^cleanup\.sql$/);
+  if (cleanup === undefined)
+    throw new TransformError('TRANSFORM_FAILED', `transforms/cleanup.sql not found in ${dir}`);
+  return { transforms, audits: readSql(`${dir}/audits`, /\.sql$/), cleanup };
 }
 
 /**
@@ -130,20 +192,76 @@ export async function runTransforms(
       );
     }
   }
-  const { transforms, audits } = loadTransforms();
-  await warehouse.transaction(async (w) => {
-    await loadInputs(w, inputs);
-    for (const file of transforms) {
-      try {
-        await w.run(file.sql);
-      } catch (error) {
-        throw new TransformError('TRANSFORM_FAILED', `transforms/${file.name}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
+  for (const group of inputs.groups) {
+    if (group.accounts.length > MAX_GROUP_MEMBERS) {
+      throw new TransformError(
+        'TRANSFORM_FAILED',
+        `group ${group.id}: ${group.accounts.length} accounts; at most ${MAX_GROUP_MEMBERS} are supported ` +
+          '(split it into smaller groups)',
+      );
     }
-    for (const audit of audits) {
-      const bad = await w.allJson(`SELECT * FROM (${stripTrailingSemicolon(audit.sql)}) LIMIT 5`);
+  }
+  const memoryLimit = inputs.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  if (!MEMORY_LIMIT_FORMAT.test(memoryLimit)) {
+    throw new TransformError(
+      'TRANSFORM_FAILED',
+      `memory limit "${memoryLimit}": expected a size such as 1.5GB or 800MB (UNSUB_RECON_MEMORY_LIMIT)`,
+    );
+  }
+  const { transforms, audits, cleanup } = loadTransforms();
+  const timings: StepTiming[] = [];
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const value = await work();
+    const used = process.cpuUsage(cpu);
+    timings.push({
+      name,
+      seconds: (performance.now() - started) / 1000,
+      cpuSeconds: (used.user + used.system) / 1e6,
+    });
+    return value;
+  };
+  // Settings are not transactional: set around the transaction, restored whatever happens.
+  // Insertion order means nothing for these tables; not keeping it lets DuckDB write in parallel.
+  const previous = await warehouse.allJson<{ memory_limit: string; preserve_insertion_order: boolean }>(
+    "SELECT current_setting('memory_limit') AS memory_limit, current_setting('preserve_insertion_order') AS preserve_insertion_order",
+  );
+  // The size was checked against MEMORY_LIMIT_FORMAT above: digits and a unit, nothing else.
+  await warehouse.run(`SET memory_limit = '${memoryLimit}'`);
+  await warehouse.run('SET preserve_insertion_order = false');
+  try {
+    await buildAuditPublish(warehouse, inputs, { transforms, audits, cleanup }, timed);
+  } finally {
+    await warehouse.run(`SET memory_limit = '${previous[0]?.memory_limit ?? memoryLimit}'`);
+    await warehouse.run(
+      `SET preserve_insertion_order = ${previous[0]?.preserve_insertion_order === false ? 'false' : 'true'}`,
+    );
+  }
+  return { ...(await outcome(warehouse, transforms, audits)), timings };
+}
+
+async function buildAuditPublish(
+  warehouse: Warehouse,
+  inputs: TransformInputs,
+  files: { transforms: SqlFile[]; audits: SqlFile[]; cleanup: SqlFile },
+  timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  const runStep = async (w: Warehouse, file: SqlFile) => {
+    try {
+      await timed(file.name, () => runFile(w, file));
+    } catch (error) {
+      throw new TransformError('TRANSFORM_FAILED', `transforms/${file.name}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  };
+  await runStep(warehouse, files.cleanup);
+  try {
+    await loadInputs(warehouse, inputs);
+    for (const file of files.transforms.filter((f) => !f.publish)) await runStep(warehouse, file);
+    for (const audit of files.audits) {
+      const bad = await timed(`audits/${audit.name}`, () => auditViolations(warehouse, audit));
       if (bad.length > 0) {
         throw new TransformError(
           'AUDIT_FAILED',
@@ -151,8 +269,37 @@ export async function runTransforms(
         );
       }
     }
-  });
-  return outcome(warehouse, transforms, audits);
+    await warehouse.transaction(async (w) => {
+      for (const file of files.transforms.filter((f) => f.publish)) await runStep(w, file);
+    });
+  } catch (error) {
+    // Best effort: the next transform runs the cleanup again before anything else.
+    await warehouse.run(files.cleanup.sql).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Runs one transform file. A file that uses the parameter `$zone` holds one statement and runs
+ * once per distinct account zone with the zone bound: DuckDB converts times ~10× faster with a
+ * constant zone than with a zone read from a column.
+ */
+async function runFile(w: Warehouse, file: SqlFile): Promise<void> {
+  if (!ZONE_PARAMETER.test(file.sql)) {
+    await w.run(file.sql);
+    return;
+  }
+  const zones = await w.allJson<{ timezone: string }>(
+    'SELECT DISTINCT timezone FROM cfg_accounts ORDER BY timezone',
+  );
+  for (const { timezone } of zones) await w.run(file.sql, { zone: timezone });
+}
+
+const ZONE_PARAMETER = /\$zone\b/;
+
+/** The first violating rows an audit selects (none: it passes). */
+export function auditViolations(w: Warehouse, audit: SqlFile, limit = 5): Promise<Record<string, unknown>[]> {
+  return w.allJson(`SELECT * FROM (\n${stripTrailingSemicolon(audit.sql)}\n) LIMIT ${Math.trunc(limit)}`);
 }
 
 /** Comments and the final `;` removed, so the audit can be wrapped as a subquery. */
@@ -174,11 +321,13 @@ async function loadInputs(w: Warehouse, inputs: TransformInputs): Promise<void> 
     inputs.now,
     inputs.allowIncomplete,
   ]);
+  // account_no: the small number the big derived tables store instead of the account's name.
   await w.run(
-    `CREATE OR REPLACE TEMP TABLE cfg_accounts (account_id VARCHAR PRIMARY KEY, provider VARCHAR, timezone VARCHAR, time_format VARCHAR)`,
+    `CREATE OR REPLACE TEMP TABLE cfg_accounts (account_no SMALLINT, account_id VARCHAR PRIMARY KEY, provider VARCHAR, timezone VARCHAR, time_format VARCHAR)`,
   );
-  for (const a of inputs.accounts) {
-    await w.run('INSERT INTO cfg_accounts VALUES ($1, $2, $3, $4)', [
+  for (const [index, a] of inputs.accounts.entries()) {
+    await w.run('INSERT INTO cfg_accounts VALUES ($1, $2, $3, $4, $5)', [
+      index + 1,
       a.id,
       a.provider,
       a.timezone,
@@ -204,21 +353,26 @@ async function loadInputs(w: Warehouse, inputs: TransformInputs): Promise<void> 
   }
 }
 
-async function outcome(w: Warehouse, transforms: SqlFile[], audits: SqlFile[]): Promise<TransformOutcome> {
+async function outcome(
+  w: Warehouse,
+  transforms: SqlFile[],
+  audits: SqlFile[],
+): Promise<Omit<TransformOutcome, 'timings'>> {
   const groups = await w.allJson<{
     group_id: string;
     diffed: boolean;
-    blocked_by: string[] | null;
+    allowed_incomplete: boolean;
+    incomplete_accounts: string[];
+    detail: string | null;
     discrepancies: string;
     missing: string;
     extra: string;
   }>(
-    `SELECT g.group_id, gate.diffed, gate.blocked_by,
+    `SELECT st.group_id, st.diffed, st.allowed_incomplete, st.incomplete_accounts, st.detail,
             count(d.email_norm)::VARCHAR AS discrepancies,
             count(d.email_norm) FILTER (WHERE d.kind = 'missing')::VARCHAR AS missing,
             count(d.email_norm) FILTER (WHERE d.kind = 'extra')::VARCHAR AS extra
-       FROM cfg_groups g
-       JOIN t_group_gate gate USING (group_id)
+       FROM group_status st
        LEFT JOIN discrepancies d USING (group_id)
       GROUP BY ALL`,
   );
@@ -228,7 +382,8 @@ async function outcome(w: Warehouse, transforms: SqlFile[], audits: SqlFile[]): 
   groups.sort((a, b) => (order.get(a.group_id) ?? 0) - (order.get(b.group_id) ?? 0));
   const incomplete = await w.allJson<BlockedAccount>(
     `SELECT account_id, latest_run_id AS run_id, latest_status AS status,
-            latest_range_from AS range_from, latest_range_to AS range_to, failed_windows, latest_error AS error
+            latest_range_from AS range_from, latest_range_to AS range_to, failed_windows, latest_error AS error,
+            incomplete_detail AS detail
        FROM t_extraction_status s JOIN cfg_accounts a USING (account_id)
       WHERE NOT s.complete
       ORDER BY account_id`,
@@ -242,7 +397,9 @@ async function outcome(w: Warehouse, transforms: SqlFile[], audits: SqlFile[]): 
     groups: groups.map((g) => ({
       group_id: g.group_id,
       diffed: g.diffed,
-      blocked_by: g.blocked_by ?? [],
+      allowed_incomplete: g.allowed_incomplete,
+      blocked_by: g.incomplete_accounts,
+      detail: g.detail,
       discrepancies: Number(g.discrepancies),
       by_kind: { missing: Number(g.missing), extra: Number(g.extra) },
     })),

@@ -2,6 +2,7 @@
  * The BlueHornet provider module (seed 004): extraction (extract.ts), the per-account client
  * (client.ts) and the simulator (simulator.ts), wired to the core contract.
  */
+import { z } from 'zod';
 import type { SingleShotRequest } from '../core/paginate.js';
 import type { ProviderModule, ProviderSimulatorOptions, RunningSimulator } from '../core/provider.js';
 import { createBlueHornetClient } from './client.js';
@@ -44,6 +45,14 @@ function startSimulator(options: ProviderSimulatorOptions): Promise<RunningSimul
 
 export const bluehornetProvider: ProviderModule<SingleShotRequest> = {
   id: 'bluehornet',
+  config: {
+    credentials: ['apiKey', 'sharedSecret'],
+    options: z.strictObject({}).default({}),
+    // Unknown server zone; US Pacific guess (provider notes).
+    defaultTimezone: 'America/Los_Angeles',
+    defaultBaseUrl: 'https://echo.bluehornet.com',
+  },
+  sandboxAccount: { id: 'bh-main', timezone: 'America/New_York', options: {} },
   ...extract,
   createClient: createBlueHornetClient,
   startSimulator,

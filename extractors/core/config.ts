@@ -9,36 +9,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { PROVIDER_IDS, PROVIDERS } from '../registry.js';
 import { ConfigError } from './errors.js';
-import { PROVIDER_IDS, type ProviderId } from './types.js';
+import type { ProviderConfigSpec } from './provider.js';
+import type { ProviderId } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = 'unsub-recon.config.json';
-
-/** Default zone per provider, from ../shared/providers/*.md (SendCloud documents UTC+8). */
-export const DEFAULT_TIMEZONE: Record<ProviderId, string> = {
-  'sendgrid-reseller': 'America/Los_Angeles',
-  'sendgrid-subuser': 'America/Los_Angeles',
-  sendcloud: 'Asia/Shanghai',
-  whatcounts: 'America/Los_Angeles',
-  bluehornet: 'America/Los_Angeles',
-};
-
-export const DEFAULT_BASE_URL: Record<ProviderId, string> = {
-  'sendgrid-reseller': 'https://api.sendgrid.com',
-  'sendgrid-subuser': 'https://api.sendgrid.com',
-  sendcloud: 'https://api.sendcloud.net',
-  whatcounts: 'https://api.whatcounts.com',
-  bluehornet: 'https://echo.bluehornet.com',
-};
-
-/** Credential fields each provider needs (all of them secret). */
-export const CREDENTIAL_FIELDS: Record<ProviderId, readonly string[]> = {
-  'sendgrid-reseller': ['api_user', 'api_key'],
-  'sendgrid-subuser': ['api_user', 'api_key'],
-  sendcloud: ['apiUser', 'apiKey'],
-  whatcounts: ['realm', 'password'],
-  bluehornet: ['apiKey', 'sharedSecret'],
-};
 
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const slug = (what: string) =>
@@ -46,34 +22,6 @@ const slug = (what: string) =>
     .string()
     .regex(SLUG, `${what} of 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`)
     .refine((s) => !s.includes('..'), `${what} without '..' (it becomes part of output paths)`);
-
-const sendgridOptions = z.strictObject({
-  user: z.string().min(1, 'the customer/subuser name'),
-  format: z.enum(['json', 'xml']).default('json'),
-});
-const OPTIONS_SCHEMA: Record<ProviderId, z.ZodType> = {
-  'sendgrid-reseller': sendgridOptions,
-  'sendgrid-subuser': sendgridOptions,
-  sendcloud: z
-    .strictObject({
-      apiUserList: z.array(z.string().min(1)).optional(),
-      labelIdList: z.array(z.union([z.string().min(1), z.number().int()]).transform(String)).optional(),
-    })
-    .default({}),
-  whatcounts: z
-    .strictObject({
-      lists: z
-        .array(z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String))
-        .default([]),
-      customerKey: z.boolean().default(false),
-      resubscribeList: z
-        .union([z.string().regex(/^\d+$/), z.number().int().positive()])
-        .transform(String)
-        .optional(),
-    })
-    .default({ lists: [], customerKey: false }),
-  bluehornet: z.strictObject({}).default({}),
-};
 
 const isoDate = z
   .string()
@@ -114,8 +62,18 @@ const groupSchema = z.strictObject({
     .string()
     .regex(/^(global|list:\d+)$/, '"global" or "list:<id>"')
     .default('global'),
-  maxDeleteFraction: z.number().min(0).max(1).default(0.01),
-  maxDeletes: z.number().int().min(0).optional(),
+  // Delete safety for `plan` (README "Delete safety"): refuse more deletes than this share of a
+  // target's list, or than this absolute number, unless --force names the group.
+  maxDeleteFraction: z
+    .number()
+    .min(0, 'a fraction from 0 to 1 (0.01 = 1% of the target list)')
+    .max(1, 'a fraction from 0 to 1 (0.01 = 1% of the target list)')
+    .default(0.01),
+  maxDeletes: z
+    .number()
+    .min(0, 'a whole number of deletes, 0 or more')
+    .refine(Number.isInteger, 'a whole number of deletes')
+    .optional(),
 });
 
 const configSchema = z.strictObject({
@@ -126,7 +84,14 @@ const configSchema = z.strictObject({
   groups: z.array(groupSchema).default([]),
   notify: z
     .strictObject({
-      webhook: z.url({ protocol: /^https?$/ }).optional(),
+      // A webhook URL usually embeds its token (path or query), so `env:NAME` is accepted too.
+      webhook: z
+        .string()
+        .refine(
+          (s) => s.startsWith('env:') || isHttpUrl(s),
+          'an http(s) URL such as https://hooks.example.com/T0/B0/xyz, or "env:NAME"',
+        )
+        .optional(),
     })
     .optional(),
 });
@@ -164,7 +129,9 @@ export interface GroupConfig {
   policy: 'union' | 'mirror';
   source?: string;
   scope: string;
+  /** `plan` refuses a target's deletes above this share of its list (default 0.01). */
   maxDeleteFraction: number;
+  /** `plan` refuses more deletes than this for one target (default: no absolute cap). */
   maxDeletes?: number;
 }
 
@@ -238,26 +205,32 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     }
     seen.set(account.id, i);
     const provider = account.provider;
+    const declared = PROVIDERS[provider].config;
     const credentials = resolveCredentials(
       account.credentials,
-      CREDENTIAL_FIELDS[provider],
+      declared.credentials,
       `${at}.credentials`,
       env,
     );
     secrets.push(...Object.values(credentials));
-    const optionsResult = OPTIONS_SCHEMA[provider].safeParse(account.options);
+    const optionsResult = declared.options.safeParse(account.options);
     if (!optionsResult.success) {
       throw issueToError(firstIssue(optionsResult.error.issues), account.options, `${at}.options`, [
-        ...optionKeys(provider),
+        ...optionKeys(declared),
       ]);
     }
+    const options = (optionsResult.data ?? {}) as Record<string, unknown>;
+    const defaultBaseUrl =
+      typeof declared.defaultBaseUrl === 'function'
+        ? declared.defaultBaseUrl(options)
+        : declared.defaultBaseUrl;
     return {
       id: account.id,
       provider,
-      baseUrl: (account.baseUrl ?? DEFAULT_BASE_URL[provider]).replace(/\/+$/, ''),
+      baseUrl: (account.baseUrl ?? defaultBaseUrl).replace(/\/+$/, ''),
       credentials,
-      options: (optionsResult.data ?? {}) as Record<string, unknown>,
-      timezone: account.timezone ?? DEFAULT_TIMEZONE[provider],
+      options,
+      timezone: account.timezone ?? declared.defaultTimezone,
       since: account.since,
       lookbackDays: account.lookbackDays,
       timeoutMs: account.timeoutMs,
@@ -306,7 +279,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     outDir: path.resolve(dir, cfg.outDir),
     accounts,
     groups,
-    ...(cfg.notify ? { notify: cfg.notify } : {}),
+    ...(cfg.notify?.webhook ? { notify: { webhook: resolveWebhook(cfg.notify.webhook, env, secrets) } } : {}),
     secrets,
   };
 }
@@ -354,8 +327,57 @@ function resolveCredentials(
   return out;
 }
 
-function optionKeys(provider: ProviderId): string[] {
-  const schema = OPTIONS_SCHEMA[provider] as unknown as {
+/**
+ * The webhook URL with `env:` resolved. Everything but scheme, host and port may be a token, so
+ * the whole URL and each of those parts join `secrets` (the redactor then hides them anywhere).
+ */
+function resolveWebhook(given: string, env: NodeJS.ProcessEnv, secrets: string[]): string {
+  const at = 'notify.webhook';
+  let url = given;
+  if (given.startsWith('env:')) {
+    const name = given.slice(4);
+    const resolved = env[name];
+    if (resolved === undefined || resolved === '')
+      throw new ConfigError(at, `environment variable ${name} is not set`, `export ${name}=https://...`);
+    if (!isHttpUrl(resolved))
+      throw new ConfigError(
+        at,
+        `environment variable ${name} is not an http(s) URL (value hidden)`,
+        'https://...',
+      );
+    url = resolved;
+  }
+  const parsed = new URL(url);
+  // A receiver may echo its token alone (an error body), so token-like path segments — with a
+  // digit, or long — are secrets too; plain words such as "services" or "hooks" are not.
+  const tokenSegments = parsed.pathname
+    .split('/')
+    .map((segment) => decodeURIComponent(segment))
+    .filter((segment) => /\d/.test(segment) || segment.length >= 16);
+  const parts = [
+    url,
+    parsed.href,
+    `${parsed.pathname}${parsed.search}`,
+    parsed.pathname,
+    ...tokenSegments,
+    decodeURIComponent(parsed.username),
+    decodeURIComponent(parsed.password),
+    ...parsed.searchParams.values(),
+  ];
+  secrets.push(...parts.filter((part) => part.length > 1));
+  return url;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function optionKeys(declared: ProviderConfigSpec): string[] {
+  const schema = declared.options as unknown as {
     def?: { innerType?: { shape?: object } };
     shape?: object;
   };
@@ -403,7 +425,7 @@ function knownKeysAt(issuePath: PropertyKey[]): readonly string[] {
 }
 
 function isSecretPath(issuePath: PropertyKey[]): boolean {
-  return issuePath.includes('credentials');
+  return issuePath.includes('credentials') || issuePath.includes('webhook');
 }
 
 function formatPath(issuePath: PropertyKey[], prefix?: string): string {

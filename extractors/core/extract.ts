@@ -134,6 +134,7 @@ export async function extractAccounts(options: ExtractOptions): Promise<AccountE
       warehouse.connection,
       { runId, accountId: account.id, provider: account.provider },
       options.redactValues,
+      { recordsPath: options.providers[account.provider]?.recordsPath },
     );
     plans.push({ account, mode, range, stager });
   }
@@ -287,6 +288,7 @@ async function extractAccount(
             window,
             fetchedAt: Date.now(),
             rows: page.rows,
+            body: response.text,
           });
           if (stager.needsFlush) await stager.flush();
           return {

@@ -131,6 +131,18 @@ export interface RequestSpec {
   window?: { from: string; to: string };
   /** Default DEFAULT_MAX_BODY_BYTES; a longer body fails with HTTP_BODY (not retried). */
   maxBodyBytes?: number;
+  /**
+   * Reads the provider's own rate-limit headers (e.g. SendGrid v3's `X-RateLimit-Remaining` and
+   * `X-RateLimit-Reset`) into a wait in ms, or undefined when they ask for none. Called for every
+   * answer: a wait pauses this engine's next attempts until then (a spent budget is waited out
+   * instead of earning a 429), and stands in for a missing `Retry-After` on a retriable status.
+   * Capped by the policy's `maxRetryAfterMs`.
+   */
+  rateLimitWait?: (
+    status: number,
+    headers: Readonly<Record<string, string>>,
+    nowMs: number,
+  ) => number | undefined;
 }
 
 export interface HttpResponse {
@@ -315,6 +327,8 @@ export class HttpEngine {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
+  /** No attempt starts before this instant (epoch ms): set from a request's `rateLimitWait`. */
+  private pausedUntil = 0;
 
   /** @throws RangeError for a retry policy with maxAttempts < 1 or jitter outside 0..1, or a bad rateLimit. */
   constructor(options: HttpEngineOptions) {
@@ -488,11 +502,18 @@ export class HttpEngine {
     validate: ((response: HttpResponse) => void) | undefined,
   ): Promise<{ response: HttpResponse } | { failure: Failure }> {
     const { spec, url, idempotent, seq, startedAt } = call;
+    const paused = this.pausedUntil - this.now();
+    if (paused > 0) await this.sleep(paused);
     let raw: RawResponse;
     try {
       raw = this.limiter ? await this.limiter.run(() => this.send(spec, url)) : await this.send(spec, url);
     } catch (error) {
       return { failure: this.transportFailure(error, idempotent) };
+    }
+    const hintedWait = spec.rateLimitWait?.(raw.status, raw.headers, this.now());
+    if (hintedWait !== undefined && hintedWait > 0) {
+      const until = this.now() + Math.min(hintedWait, this.retry.maxRetryAfterMs);
+      this.pausedUntil = Math.max(this.pausedUntil, until);
     }
 
     const accepted =
@@ -519,7 +540,7 @@ export class HttpEngine {
           status: raw.status,
           bytes: raw.body.length,
           ...(retriableStatus
-            ? { retryAfterMs: parseRetryAfter(raw.headers['retry-after'], this.now()) }
+            ? { retryAfterMs: parseRetryAfter(raw.headers['retry-after'], this.now()) ?? hintedWait }
             : {}),
         },
       };

@@ -40,6 +40,9 @@ export const RUN_SCOPED_TABLES: readonly RunScopedTable[] = [
   { table: 'stage_requests', purgeWhenFailed: false },
   { table: 'stage_extractions', purgeWhenFailed: false },
   { table: 'stage_extract_windows', purgeWhenFailed: false },
+  // Migration 004. A replayed write that reached a provider happened whatever became of its run:
+  // the next replay reads these rows to send nothing twice.
+  { table: 'stage_replay_log', purgeWhenFailed: false },
 ];
 
 const FILE_NAME = /^(\d{3})_([a-z0-9_]+)\.sql$/;

@@ -3,9 +3,12 @@
  * (extractors/core/extract.ts). A provider answers three questions — which requests cover a date
  * range (a pure window planner obeying its limits), how to page one window, how to parse a page
  * into raw rows — and supplies a client for writes (replay) and exact single-address checks
- * (verify). Everything provider-specific lives in `extractors/<provider>/`; this file is the
- * contract between those folders and the engine.
+ * (verify). It also declares what its accounts look like in the config file (credentials,
+ * options, default zone and base URL) and its account in the generated sandbox scenario.
+ * Everything provider-specific lives in `extractors/<provider>/`; this file is the contract
+ * between those folders and the rest (engine, config, scenario, sandbox, transforms).
  */
+import type { z } from 'zod';
 import type { AccountConfig } from './config.js';
 import type { HttpEngine, HttpResponse, RequestSpec } from './http.js';
 import type { Paginator } from './paginate.js';
@@ -52,7 +55,8 @@ export interface ProviderCapabilities {
   readonly timePrecision: TimePrecision;
   /**
    * Format of `rawTime` for DuckDB's strptime (e.g. '%Y-%m-%d %H:%M:%S'), in the account's zone;
-   * 'epoch-seconds' for Unix seconds; null when there is no time.
+   * 'epoch-seconds' for Unix seconds; 'iso8601' for an instant with its offset (`…T…Z`), which
+   * the account's zone does not change; null when there is no time.
    */
   readonly timeFormat: string | null;
   /** The provider's API can undo an opt-out without side effects (no re-subscribe). */
@@ -90,9 +94,48 @@ export interface ExtractContext {
   readonly now: number;
 }
 
+/**
+ * What the config file may say about an account of this provider (DESIGN.md "Config file"):
+ * extractors/core/config.ts validates every account against its provider's declaration, so a new
+ * provider brings its own credential names, options and defaults instead of editing config.ts.
+ */
+export interface ProviderConfigSpec {
+  /** Credential field names: all required, all secret (redacted everywhere). */
+  readonly credentials: readonly string[];
+  /**
+   * zod schema of `options`: a strict object (unknown keys are refused with a "did you mean"),
+   * with `.default({})` when every option is optional. Its output is `AccountConfig.options`.
+   */
+  readonly options: z.ZodType;
+  /** IANA zone when the account sets none: the provider notes' documented (or assumed) zone. */
+  readonly defaultTimezone: string;
+  /** `baseUrl` when the account sets none; may depend on the validated options (a region). */
+  readonly defaultBaseUrl: string | ((options: Readonly<Record<string, unknown>>) => string);
+}
+
+/**
+ * The provider's account in the generated scenario (extractors/core/scenario/generate.ts) that
+ * `sandbox`, the demo, the contract suite and the end-to-end tests run against. Credentials are
+ * generated from `config.credentials`.
+ */
+export interface SandboxAccountSpec {
+  /** Account id in the sandbox config (also names its `SANDBOX_<ID>_<FIELD>` variables). */
+  readonly id: string;
+  readonly timezone: string;
+  /** The account's config `options`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * What identifies the account in requests when it is not a credential (the SendGrid `user`
+   * option, the v3 `on-behalf-of` subuser); default: the value of the first credential.
+   */
+  readonly key?: string;
+}
+
 export interface ProviderModule<Req = unknown> {
   readonly id: ProviderId;
+  readonly config: ProviderConfigSpec;
   readonly capabilities: ProviderCapabilities;
+  readonly sandboxAccount: SandboxAccountSpec;
   /** Windows covering `range` exactly once, each within the provider's limits. Pure. */
   planWindows(range: InstantRange, ctx: ExtractContext): ExtractWindow[];
   /** Halves of a window that was too large or timed out, or null when it cannot be split. */
@@ -106,6 +149,12 @@ export interface ProviderModule<Req = unknown> {
    * the provider reports inside a 200 answer, and for bodies it cannot parse.
    */
   parse(response: HttpResponse, window: ExtractWindow, ctx: ExtractContext): ParsedPage;
+  /**
+   * For a JSON answer whose array at this path holds exactly the parsed rows' records, in order
+   * (rows[i].record is its i-th element): staging then has DuckDB read `raw` from the answer's
+   * text instead of re-serialising the records (extractors/core/staging.ts). Absent otherwise.
+   */
+  readonly recordsPath?: readonly string[];
   createClient(account: AccountConfig, http: HttpEngine): ProviderClient;
   /** Starts this provider's simulator (tests, benchmarks, sandbox). */
   startSimulator(options: ProviderSimulatorOptions): Promise<RunningSimulator>;

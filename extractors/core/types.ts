@@ -1,12 +1,10 @@
-/** Provider ids, as used in config files, the warehouse and folder names under extractors/. */
-export const PROVIDER_IDS = [
-  'sendgrid-reseller',
-  'sendgrid-subuser',
-  'sendcloud',
-  'whatcounts',
-  'bluehornet',
-] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+import type { RegisteredProviderId } from '../registry.js';
+
+/**
+ * Provider ids, as used in config files, the warehouse and folder names under extractors/: the
+ * keys of the provider registry (extractors/registry.ts), so a provider is added there only.
+ */
+export type ProviderId = RegisteredProviderId;
 
 /** A half-open instant range [from, to), as epoch milliseconds (UTC). */
 export interface InstantRange {

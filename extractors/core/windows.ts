@@ -148,9 +148,11 @@ const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$/;
 
 /**
  * Parses a provider's local wall time, `YYYY-MM-DD HH:mm:ss` or `YYYY-MM-DD` (midnight), in `zone`
- * to epoch ms. DST is resolved the way RFC 5545 and Temporal's `compatible` mode do:
- * - a time that occurs twice (clocks go back) is the earlier instant: suppressions keep the earliest
- *   unsubscribe time, so the conservative reading is the first one;
+ * to epoch ms. DST is resolved as ICU does by default (ICU's "last" wall-time option), so the
+ * extractors, the SQL transforms (DuckDB's `timezone()` is ICU) and the scenario's ground truth
+ * read a provider's wall time as the same instant:
+ * - a time that occurs twice (clocks go back) is the LATER instant, the one in standard time
+ *   (01:30 on the US fall-back day is 01:30 PST);
  * - a time that never occurs (clocks go forward) is moved forward by the gap (02:30 → 03:30).
  * @throws WindowError when the text has another shape or names an impossible date or time
  *   (2024-02-30, 24:00:00), or the zone is unknown.
@@ -180,13 +182,15 @@ export function parseLocalDateTime(text: string, zone: string): number {
       `local time ${JSON.stringify(text)} is impossible: ${dt.invalidExplanation ?? dt.invalidReason}`,
     );
   }
-  // luxon picks the later instant of a repeated wall time; look for an earlier one with the
-  // offset in force a day before (no zone changes offset twice within a day).
+  // luxon's choice for a repeated wall time depends on the zone (the later instant in the US, the
+  // earlier on Lord Howe). Every instant showing this wall time has the offset in force a day
+  // before or a day after (no zone changes offset twice within a day): take the latest of them.
   const wallAsUtc = DateTime.fromObject(wall, { zone: 'utc' }).toMillis();
-  const earlierOffset = z.offset(dt.toMillis() - DAY_MS);
-  const candidate = wallAsUtc - earlierOffset * 60_000;
-  if (candidate < dt.toMillis() && z.offset(candidate) === earlierOffset) return candidate;
-  return dt.toMillis();
+  const instants = [dt.toMillis() - DAY_MS, dt.toMillis(), dt.toMillis() + DAY_MS]
+    .map((near) => wallAsUtc - z.offset(near) * 60_000)
+    .filter((ms) => z.offset(ms) * 60_000 === wallAsUtc - ms);
+  // none: the wall time falls in a gap, and luxon already moved it forward by the gap
+  return instants.length > 0 ? Math.max(...instants) : dt.toMillis();
 }
 
 /**

@@ -424,4 +424,6 @@ export const extract = {
     listRequest(window, page, ctx.account),
   parse: (response: HttpResponse, window: ExtractWindow, ctx: ExtractContext): ParsedPage =>
     parseListPage(response, window, ctx.account),
+  /** listRows: every element of `info.dataList` is one row's record, in order. */
+  recordsPath: ['info', 'dataList'],
 };

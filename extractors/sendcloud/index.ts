@@ -2,6 +2,7 @@
  * The SendCloud provider module (seed 002): extraction (extract.ts), the per-account client
  * (client.ts) and the simulator (simulator.ts), wired to the core contract.
  */
+import { z } from 'zod';
 import type { OffsetRequest } from '../core/paginate.js';
 import type { ProviderModule, ProviderSimulatorOptions, RunningSimulator } from '../core/provider.js';
 import { createSendcloudClient } from './client.js';
@@ -36,6 +37,19 @@ function startSimulator(options: ProviderSimulatorOptions): Promise<RunningSimul
 
 export const sendcloudProvider: ProviderModule<OffsetRequest> = {
   id: 'sendcloud',
+  config: {
+    credentials: ['apiUser', 'apiKey'],
+    options: z
+      .strictObject({
+        apiUserList: z.array(z.string().min(1)).optional(),
+        labelIdList: z.array(z.union([z.string().min(1), z.number().int()]).transform(String)).optional(),
+      })
+      .default({}),
+    // Documented UTC+8 (provider notes §5).
+    defaultTimezone: 'Asia/Shanghai',
+    defaultBaseUrl: 'https://api.sendcloud.net',
+  },
+  sandboxAccount: { id: 'sc-main', timezone: 'Asia/Shanghai', options: {} },
   ...extract,
   createClient: createSendcloudClient,
   startSimulator,

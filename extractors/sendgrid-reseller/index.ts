@@ -4,6 +4,7 @@
  */
 import type { SingleShotRequest } from '../core/paginate.js';
 import type { ProviderModule, ProviderSimulatorOptions, RunningSimulator } from '../core/provider.js';
+import { sendgridLegacyConfig } from '../core/sendgrid-legacy/config.js';
 import { legacySimOptions } from '../core/sendgrid-legacy/sim-options.js';
 import { createSendgridResellerClient } from './client.js';
 import { extract } from './extract.js';
@@ -16,6 +17,13 @@ function startSimulator(options: ProviderSimulatorOptions): Promise<RunningSimul
 
 export const sendgridResellerProvider: ProviderModule<SingleShotRequest> = {
   id: 'sendgrid-reseller',
+  config: sendgridLegacyConfig,
+  sandboxAccount: {
+    id: 'sg-reseller',
+    timezone: 'America/Los_Angeles',
+    key: 'customer@example.com',
+    options: { user: 'customer@example.com', format: 'json' },
+  },
   ...extract,
   createClient: createSendgridResellerClient,
   startSimulator,

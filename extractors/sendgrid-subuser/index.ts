@@ -4,6 +4,7 @@
  */
 import type { SingleShotRequest } from '../core/paginate.js';
 import type { ProviderModule, ProviderSimulatorOptions, RunningSimulator } from '../core/provider.js';
+import { sendgridLegacyConfig } from '../core/sendgrid-legacy/config.js';
 import { legacySimOptions } from '../core/sendgrid-legacy/sim-options.js';
 import { createSendgridSubuserClient } from './client.js';
 import { extract } from './extract.js';
@@ -16,6 +17,13 @@ function startSimulator(options: ProviderSimulatorOptions): Promise<RunningSimul
 
 export const sendgridSubuserProvider: ProviderModule<SingleShotRequest> = {
   id: 'sendgrid-subuser',
+  config: sendgridLegacyConfig,
+  sandboxAccount: {
+    id: 'sg-sub',
+    timezone: 'America/Chicago',
+    key: 'brand-sub',
+    options: { user: 'brand-sub', format: 'xml' },
+  },
   ...extract,
   createClient: createSendgridSubuserClient,
   startSimulator,

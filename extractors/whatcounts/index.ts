@@ -3,6 +3,7 @@
  * per scope with `days` (extract.ts), global opt-outs written in batches and checked by re-reading
  * (client.ts), and the simulator (simulator.ts) behind the kit's start signature.
  */
+import { z } from 'zod';
 import type { ProviderModule, ProviderSimulatorOptions } from '../core/provider.js';
 import type { SimAccountInit, Simulator } from '../core/simulator/index.js';
 import { createClient } from './client.js';
@@ -26,8 +27,24 @@ async function startSimulator(options: ProviderSimulatorOptions): Promise<Simula
   return sim as unknown as Simulator;
 }
 
+const listId = z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String);
+
 export const whatcountsProvider: ProviderModule = {
   id: 'whatcounts',
+  config: {
+    credentials: ['realm', 'password'],
+    options: z
+      .strictObject({
+        lists: z.array(listId).default([]),
+        customerKey: z.boolean().default(false),
+        resubscribeList: listId.optional(),
+      })
+      .default({ lists: [], customerKey: false }),
+    // Unknown server zone; US Pacific guess (provider notes).
+    defaultTimezone: 'America/Los_Angeles',
+    defaultBaseUrl: 'https://api.whatcounts.com',
+  },
+  sandboxAccount: { id: 'wc-main', timezone: 'America/Los_Angeles', options: { lists: ['12'] } },
   capabilities,
   planWindows,
   splitWindow,

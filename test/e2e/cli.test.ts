@@ -120,6 +120,8 @@ describe('usage', () => {
     expect(commands.filter((c) => c !== 'help')).toEqual([
       'config',
       'runs',
+      'nightly',
+      'prune',
       'extract',
       'transform',
       'demo',
@@ -127,6 +129,10 @@ describe('usage', () => {
       'sql',
       'export',
       'audit',
+      'report',
+      'plan',
+      'replay',
+      'migrate',
     ]);
   });
 });
@@ -220,7 +226,14 @@ describe('the README examples', () => {
       JSON.parse(json.stdout)
         .accounts.map((a: { provider: string }) => a.provider)
         .sort(),
-    ).toEqual(['bluehornet', 'sendcloud', 'sendgrid-reseller', 'sendgrid-subuser', 'whatcounts']);
+    ).toEqual([
+      'bluehornet',
+      'sendcloud',
+      'sendgrid-reseller',
+      'sendgrid-subuser',
+      'sendgrid-v3',
+      'whatcounts',
+    ]);
     for (const value of Object.values(exampleEnv)) expect(text.stdout + json.stdout).not.toContain(value);
   });
 

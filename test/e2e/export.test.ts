@@ -91,6 +91,11 @@ beforeAll(async () => {
     { env: sandbox.env },
   );
   expect(extracted.code).toBe(0);
+  const transformed = await runCli(
+    ['--config', sandbox.configFile, '--warehouse', warehouse, 'transform', '--json'],
+    { env: sandbox.env },
+  );
+  expect(transformed.code, transformed.stderr).toBe(0);
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -109,9 +114,12 @@ describe('export --format parquet', () => {
     expect(result.out).toBe(outDir());
 
     const counts = await warehouseCounts();
-    for (const view of ['runs', 'requests', 'raw_rows', 'extractions', 'extract_windows']) {
+    // Every view but replay_log (written by `replay` only) exists after extract + transform.
+    for (const view of CONTRACT_VIEWS.filter((v) => v !== 'replay_log')) {
       expect(counts[view], view).toBeDefined();
     }
+    expect(Number(counts.discrepancy_summary)).toBeGreaterThan(0);
+    expect(Number(counts.group_status)).toBe(sandbox.scenario.groups.length);
     expect(result.files.map((f: { view: string }) => f.view)).toEqual(Object.keys(counts));
     expect(Number(counts.raw_rows)).toBeGreaterThanOrEqual(200 * sandbox.scenario.accounts.length);
 
@@ -122,7 +130,13 @@ describe('export --format parquet', () => {
       partitionBy: string | null;
     }>) {
       expect(String(file.rows), file.view).toBe(counts[file.view]);
-      const partitioned = ['raw_rows', 'requests', 'suppressions', 'suppression_events'].includes(file.view);
+      const partitioned = [
+        'raw_rows',
+        'requests',
+        'suppressions',
+        'suppression_sources',
+        'suppression_events',
+      ].includes(file.view);
       expect(file.partitionBy).toBe(partitioned ? 'account_id' : null);
       expect(file.path).toBe(path.join(outDir(), partitioned ? file.view : `${file.view}.parquet`));
       const [back] = await freshDuckDb<{ n: string }>(

@@ -101,8 +101,9 @@ describe('extract', () => {
       'sc-main': 'failed',
       'wc-main': 'complete',
       'bh-main': 'complete',
+      'sg-v3': 'complete',
     });
-    expect(stderr).toMatch(/EXTRACT_INCOMPLETE: 1 of 5 account\(s\) not complete.*sc-main failed/);
+    expect(stderr).toMatch(/EXTRACT_INCOMPLETE: 1 of 6 account\(s\) not complete.*sc-main failed/);
     const rows = await committedRows(warehouseIn('badcreds'));
     expect(rows.some((r) => r.account_id === 'sc-main')).toBe(false);
     expect(rows.some((r) => r.account_id === 'bh-main')).toBe(true);

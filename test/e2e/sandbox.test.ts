@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROVIDER_IDS, PROVIDERS } from '../../extractors/registry.js';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'unsub-sandbox-'));
@@ -48,23 +49,19 @@ function parseEnvFile(file: string): Record<string, string> {
 describe('sandbox', () => {
   it('starts one simulator per provider and writes a config that config check accepts', async () => {
     const info = await ready;
-    expect(info.simulators.map((s) => s.provider).sort()).toEqual([
-      'bluehornet',
-      'sendcloud',
-      'sendgrid-reseller',
-      'sendgrid-subuser',
-      'whatcounts',
-    ]);
+    expect(info.simulators.map((s) => s.provider).sort()).toEqual([...PROVIDER_IDS].sort());
+    expect(PROVIDER_IDS).toContain('sendgrid-v3');
     const config = JSON.parse(readFileSync(info.config, 'utf8'));
     for (const account of config.accounts) {
       for (const value of Object.values(account.credentials)) expect(value).toMatch(/^env:SANDBOX_/);
     }
     expect(statSync(info.envFile).mode & 0o777).toBe(0o600);
     const env = parseEnvFile(info.envFile);
-    expect(Object.keys(env)).toHaveLength(10);
+    const credentialFields = Object.values(PROVIDERS).reduce((n, p) => n + p.config.credentials.length, 0);
+    expect(Object.keys(env)).toHaveLength(credentialFields);
     const check = await runCli(['--config', info.config, 'config', 'check', '--json'], { env });
     expect(check.code).toBe(0);
-    expect(JSON.parse(check.stdout).accounts).toHaveLength(5);
+    expect(JSON.parse(check.stdout).accounts).toHaveLength(PROVIDER_IDS.length);
   });
 
   it('serves the scenario over real HTTP with the credentials it printed', async () => {
@@ -89,6 +86,33 @@ describe('sandbox', () => {
 
     const denied = await request(`${sc.url}/apiv2/unsubscribe/list?apiUser=x&apiKey=y&days=1`);
     expect(((await denied.body.json()) as { statusCode: number }).statusCode).toBe(40005);
+  });
+
+  it('serves the SendGrid v3 account: Bearer key, on-behalf-of, rate-limit headers', async () => {
+    const info = await ready;
+    const env = parseEnvFile(info.envFile);
+    const v3 = info.simulators.find((s) => s.provider === 'sendgrid-v3')!;
+    const config = JSON.parse(readFileSync(info.config, 'utf8'));
+    const account = config.accounts.find((a: { provider: string }) => a.provider === 'sendgrid-v3');
+    const headers = (key: string) => ({
+      authorization: `Bearer ${key}`,
+      'on-behalf-of': account.options.onBehalfOf,
+      accept: 'application/json',
+    });
+    const ok = await request(`${v3.url}/v3/suppression/unsubscribes?limit=500&offset=0`, {
+      headers: headers(env.SANDBOX_SG_V3_APIKEY!),
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(Number(ok.headers['x-ratelimit-remaining'])).toBeGreaterThan(0);
+    const rows = (await ok.body.json()) as Array<{ created: number; email: string }>;
+    expect(rows.length).toBe(v3.rows);
+    expect(Number.isInteger(rows[0]!.created)).toBe(true);
+
+    const denied = await request(`${v3.url}/v3/suppression/unsubscribes`, { headers: headers('SG.wrong') });
+    expect(denied.statusCode).toBe(401);
+    expect(await denied.body.json()).toEqual({
+      errors: [{ field: null, message: 'Permission denied, wrong credentials', help: null }],
+    });
   });
 
   it('stops cleanly on SIGTERM', async () => {

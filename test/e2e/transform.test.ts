@@ -123,6 +123,74 @@ describe('transform', () => {
     ).toEqual(sortS(truth.suppressions));
   });
 
+  it('discrepancy_summary counts each account pair as the ground truth does; group_status says every group was diffed', async () => {
+    const truth = groundTruth(sandbox.scenario);
+    const expected = new Map<string, number>();
+    for (const d of truth.discrepancies) {
+      for (const present of d.presentIn) {
+        for (const missing of d.missingFrom) {
+          const key = [d.groupId, d.kind, present, missing].join(' ');
+          expected.set(key, (expected.get(key) ?? 0) + 1);
+        }
+      }
+    }
+    const rows = await read<{
+      group_id: string;
+      kind: string;
+      present_account: string;
+      missing_account: string;
+      addresses: string;
+      present_total: string;
+      pct_of_present: number;
+    }>(file(), 'SELECT * FROM discrepancy_summary');
+    const reported = new Map(
+      rows
+        .filter((r) => Number(r.addresses) > 0)
+        .map((r) => [
+          [r.group_id, r.kind, r.present_account, r.missing_account].join(' '),
+          Number(r.addresses),
+        ]),
+    );
+    expect(reported).toEqual(expected);
+    // present_total is the account's active suppressions in the group's scope (global here).
+    for (const r of rows) {
+      const held = truth.suppressions.filter(
+        (s) => s.accountId === r.present_account && s.scope === 'global' && s.active,
+      ).length;
+      expect(Number(r.present_total), `${r.group_id} ${r.present_account}`).toBe(held);
+      expect(r.pct_of_present).toBeCloseTo(held === 0 ? 0 : (Number(r.addresses) * 100) / held, 9);
+    }
+    // Every ordered pair of distinct members appears, zero or not.
+    for (const group of sandbox.scenario.groups) {
+      const n = group.accounts.length;
+      const pairs = rows.filter((r) => r.group_id === group.id).length;
+      // union: n(n−1) `missing` pairs; mirror: (n−1)² `missing` (never missing at the source) + (n−1)² `extra`
+      expect(pairs, group.id).toBe(group.policy === 'union' ? n * (n - 1) : 2 * (n - 1) * (n - 1));
+    }
+
+    const status = await read<{
+      group_id: string;
+      members: string[];
+      diffed: boolean;
+      allowed_incomplete: boolean;
+    }>(
+      file(),
+      'SELECT group_id, members, diffed, allowed_incomplete, incomplete_accounts, detail FROM group_status ORDER BY group_id',
+    );
+    expect(status).toEqual(
+      [...sandbox.scenario.groups]
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((g) => ({
+          group_id: g.id,
+          members: g.accounts,
+          diffed: true,
+          allowed_incomplete: false,
+          incomplete_accounts: [],
+          detail: null,
+        })),
+    );
+  });
+
   it('a second transform replaces the results instead of adding to them', async () => {
     const { code, stdout } = await cli(file(), ['transform', '--json']);
     expect(code).toBe(0);
@@ -186,5 +254,24 @@ describe('transform', () => {
     const allowedSummary = JSON.parse(allowed.stdout);
     expect(allowedSummary.groups.every((g: { diffed: boolean }) => g.diffed)).toBe(true);
     expect(allowedSummary.incomplete.map((a: { account_id: string }) => a.account_id)).toEqual([victim.id]);
+    const status = await read<{
+      group_id: string;
+      allowed_incomplete: boolean;
+      incomplete_accounts: string[];
+      detail: string | null;
+    }>(
+      broken,
+      'SELECT group_id, allowed_incomplete, incomplete_accounts, detail FROM group_status ORDER BY group_id',
+    );
+    for (const row of status) {
+      const hit = victimGroups.includes(row.group_id);
+      expect(row.allowed_incomplete, row.group_id).toBe(hit);
+      expect(row.incomplete_accounts).toEqual(hit ? [victim.id] : []);
+      if (hit)
+        expect(row.detail).toMatch(
+          new RegExp(`^${victim.id}: latest extraction \\(run \\S+\\) is \\w+, failed window\\(s\\) `),
+        );
+      else expect(row.detail).toBeNull();
+    }
   });
 });

@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderId } from '../../extractors/core/types.js';
 import { Warehouse } from '../../extractors/core/warehouse.js';
 import { PROVIDERS } from '../../extractors/registry.js';
-import { runTransforms, type TransformGroup, type TransformOutcome } from '../../transforms/run.js';
+import {
+  auditViolations,
+  loadTransforms,
+  runTransforms,
+  type TransformGroup,
+  type TransformOutcome,
+} from '../../transforms/run.js';
 
 interface RowIn {
   email: string;
@@ -154,8 +160,19 @@ async function check(warehouse: Warehouse, c: Case, outcome: TransformOutcome): 
       unsubscribed_at: string | null;
       active: boolean;
       email: string;
-      detail: { sources: unknown[] };
+      detail: { source_rows: number; observed_at: string };
     }>('SELECT * FROM suppressions ORDER BY account_id, scope, email_norm');
+    // detail.source_rows counts the suppression's rows in suppression_sources, each a real raw row.
+    const lineage = await warehouse.allJson<{ key: string; n: number }>(
+      `SELECT concat_ws('|', s.account_id, s.scope, s.email_norm) AS key, count(r.row_no)::INTEGER AS n
+         FROM suppression_sources s
+         LEFT JOIN raw_rows r USING (run_id, account_id, request_seq, page, row_no)
+        GROUP BY ALL`,
+    );
+    const lineageOf = new Map(lineage.map((l) => [l.key, l.n]));
+    for (const r of rows) {
+      expect(lineageOf.get([r.account_id, r.scope, r.email_norm].join('|'))).toBe(r.detail.source_rows);
+    }
     expect(
       rows.map((r) => {
         const want = c.expect.suppressions!.find(
@@ -168,7 +185,7 @@ async function check(warehouse: Warehouse, c: Case, outcome: TransformOutcome): 
           unsubscribed_at: iso(r.unsubscribed_at),
           active: r.active,
           ...(want?.email !== undefined ? { email: r.email } : {}),
-          ...(want?.sources !== undefined ? { sources: r.detail.sources.length } : {}),
+          ...(want?.sources !== undefined ? { sources: r.detail.source_rows } : {}),
         };
       }),
     ).toEqual(c.expect.suppressions.map((s) => ({ ...s, unsubscribed_at: iso(s.unsubscribed_at) })));
@@ -644,7 +661,137 @@ describe('transforms, rows in → rows out', () => {
         range_to: '2025-01-01T00:00:01.000Z',
         failed_windows: ['2024-01-01T00:00:00Z/2024-02-01T00:00:00Z'],
         error: 'simulated failure',
+        detail:
+          'bh: latest extraction (run 20250101T000001Z-test01) is incomplete, ' +
+          'failed window(s) 2024-01-01T00:00:00Z/2024-02-01T00:00:00Z: simulated failure',
       },
+    ]);
+  });
+
+  it('discrepancy_summary: counts and percentages per account pair and kind, zero pairs included', async () => {
+    const c = CASES.find((x) => x.name.startsWith('union and mirror diffs'))!;
+    const warehouse = await freshWarehouse();
+    await stage(warehouse, c.accounts, c.extractions);
+    await transform(warehouse, c);
+    const rows = await warehouse.allJson(
+      `SELECT run_id, group_id, policy, kind, present_account, missing_account,
+              addresses::INTEGER AS addresses, present_total::INTEGER AS present_total, round(pct_of_present, 2) AS pct
+         FROM discrepancy_summary ORDER BY group_id, kind, present_account, missing_account`,
+    );
+    // Active global suppressions: sg 3 (all, sg-only, two), sc 3 (all, two, sc-only; expired does
+    // not count), bh 1 (all).
+    const row = (
+      group: string,
+      policy: string,
+      kind: string,
+      present: string,
+      missing: string,
+      n: number,
+      total: number,
+    ) => ({
+      run_id: 'tx-run',
+      group_id: group,
+      policy,
+      kind,
+      present_account: present,
+      missing_account: missing,
+      addresses: n,
+      present_total: total,
+      pct: total === 0 ? 0 : Math.round((n * 100 * 100) / total) / 100,
+    });
+    expect(rows).toEqual([
+      // mirror, source sg: `missing` never names the source as missing, `extra` never as present
+      row('m', 'mirror', 'extra', 'sc', 'sg', 1, 3),
+      row('m', 'mirror', 'missing', 'sg', 'sc', 1, 3),
+      row('u', 'union', 'missing', 'bh', 'sc', 0, 1),
+      row('u', 'union', 'missing', 'bh', 'sg', 0, 1),
+      row('u', 'union', 'missing', 'sc', 'bh', 2, 3),
+      row('u', 'union', 'missing', 'sc', 'sg', 1, 3),
+      row('u', 'union', 'missing', 'sg', 'bh', 2, 3),
+      row('u', 'union', 'missing', 'sg', 'sc', 1, 3),
+    ]);
+    const types = await warehouse.allJson<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'discrepancy_summary' ORDER BY column_index`,
+    );
+    expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual([
+      'run_id VARCHAR',
+      'group_id VARCHAR',
+      'policy VARCHAR',
+      'kind VARCHAR',
+      'present_account VARCHAR',
+      'missing_account VARCHAR',
+      'addresses BIGINT',
+      'present_total BIGINT',
+      'pct_of_present DOUBLE',
+    ]);
+  });
+
+  it('group_status: one row per configured group, blocked or diffed despite an incomplete member', async () => {
+    const warehouse = await freshWarehouse();
+    const accounts = [SG, SC, BH];
+    await stage(warehouse, accounts, [
+      { account: 'sg', rows: [{ email: 'x@example.com', time: '2024-01-01 00:00:00' }] },
+      { account: 'sc', rows: [] },
+      { account: 'bh', rows: [] },
+      { account: 'bh', mode: 'incremental', status: 'failed', rows: [] },
+    ]);
+    const groups: TransformGroup[] = [
+      { id: 'blocked', accounts: ['sg', 'bh'], policy: 'union', scope: 'global' },
+      { id: 'ok', accounts: ['sc', 'sg'], policy: 'mirror', source: 'sg', scope: 'global' },
+    ];
+    const bhDetail =
+      'bh: latest extraction (run 20250101T000003Z-test03) is failed, ' +
+      'failed window(s) 2024-01-01T00:00:00Z/2024-02-01T00:00:00Z: simulated failure';
+    const status = () =>
+      warehouse.allJson('SELECT * FROM group_status ORDER BY group_id') as Promise<Record<string, unknown>[]>;
+
+    await transform(warehouse, { accounts, groups }, 'gated');
+    expect(await status()).toEqual([
+      {
+        run_id: 'gated',
+        group_id: 'blocked',
+        policy: 'union',
+        members: ['sg', 'bh'],
+        diffed: false,
+        allowed_incomplete: false,
+        incomplete_accounts: ['bh'],
+        detail: bhDetail,
+      },
+      {
+        run_id: 'gated',
+        group_id: 'ok',
+        policy: 'mirror',
+        members: ['sc', 'sg'],
+        diffed: true,
+        allowed_incomplete: false,
+        incomplete_accounts: [],
+        detail: null,
+      },
+    ]);
+    const summarised = await warehouse.allJson<{ group_id: string }>(
+      'SELECT DISTINCT group_id FROM discrepancy_summary',
+    );
+    expect(summarised).toEqual([{ group_id: 'ok' }]);
+
+    await transform(warehouse, { accounts, groups, allowIncomplete: true }, 'allowed');
+    const allowed = await status();
+    expect(allowed[0]).toMatchObject({
+      run_id: 'allowed',
+      group_id: 'blocked',
+      diffed: true,
+      allowed_incomplete: true,
+      incomplete_accounts: ['bh'],
+      detail: bhDetail,
+    });
+    expect(allowed[1]).toMatchObject({ group_id: 'ok', diffed: true, allowed_incomplete: false });
+    expect(
+      await warehouse.allJson(
+        `SELECT present_account, missing_account, addresses::INTEGER AS addresses
+           FROM discrepancy_summary WHERE group_id = 'blocked' ORDER BY 1, 2`,
+      ),
+    ).toEqual([
+      { present_account: 'bh', missing_account: 'sg', addresses: 0 },
+      { present_account: 'sg', missing_account: 'bh', addresses: 1 },
     ]);
   });
 
@@ -669,17 +816,119 @@ describe('transforms, rows in → rows out', () => {
       ],
       1,
     );
-    // An unknown zone makes the time conversion fail half way through the files.
+    // An unknown zone makes the time conversion (once per kept address, in 041) fail half way
+    // through the files, after 010–040 replaced their tables inside the transaction.
     await expect(
       transform(warehouse, { accounts: [{ ...SG, timezone: 'Not/AZone' }], groups: [] }, 'second'),
-    ).rejects.toThrow(/transforms\/020_source_rows\.sql/);
+    ).rejects.toThrow(/transforms\/041_suppressions_by_zone\.sql/);
     const rows = await warehouse.allJson<{ email_norm: string }>('SELECT email_norm FROM suppressions');
     expect(rows.map((r) => r.email_norm)).toEqual(['a@example.com']);
+    // Nothing half-built is left behind, and no event of the failed attempt shows.
+    const leftovers = await warehouse.allJson(
+      "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%\\_next' ESCAPE '\\'",
+    );
+    expect(leftovers).toEqual([]);
+    const events = await warehouse.allJson<{ email_norm: string; n: string }>(
+      'SELECT email_norm, count(*)::VARCHAR AS n FROM suppression_events_state GROUP BY ALL',
+    );
+    expect(events).toEqual([{ email_norm: 'a@example.com', n: '1' }]);
     // And a good run afterwards sees both.
     await transform(warehouse, c, 'third');
     const after = await warehouse.allJson<{ email_norm: string }>(
       'SELECT email_norm FROM suppressions ORDER BY 1',
     );
     expect(after.map((r) => r.email_norm)).toEqual(['a@example.com', 'b@example.com']);
+  });
+});
+
+describe('audits: each finds the violation it exists for', () => {
+  const c = CASES.find((x) => x.name.startsWith('union and mirror diffs'))!;
+  const auditNamed = (name: string) => {
+    const audit = loadTransforms().audits.find((a) => a.name === `${name}.sql`);
+    if (audit === undefined) throw new Error(`no audit ${name}`);
+    return audit;
+  };
+
+  /**
+   * Audits check what a transform built before it publishes it (the `_next` tables, the temp
+   * tables, the unpublished event rows). After a real transform, the published tables are copied
+   * back under their `_next` names (the temp tables are still there): every audit passes; then
+   * `corrupt` breaks one thing and `audit` must see it.
+   */
+  async function violationsAfter(audit: string, corrupt: (w: Warehouse) => Promise<unknown>) {
+    const warehouse = await freshWarehouse();
+    await stage(warehouse, c.accounts, c.extractions);
+    await transform(warehouse, c);
+    for (const table of ['rejects', 'suppressions_state', 'suppression_source_runs', 'discrepancies']) {
+      await warehouse.run(`CREATE TABLE ${table}_next AS SELECT * FROM ${table}`);
+    }
+    for (const a of loadTransforms().audits) expect(await auditViolations(warehouse, a), a.name).toEqual([]);
+    await corrupt(warehouse);
+    return auditViolations(warehouse, auditNamed(audit));
+  }
+
+  it('suppressions_unique_grain: a row written twice', async () => {
+    const bad = await violationsAfter('suppressions_unique_grain', (w) =>
+      w.run('INSERT INTO suppressions_state_next SELECT * FROM suppressions_state_next LIMIT 1'),
+    );
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toMatchObject({ n: '2' });
+  });
+
+  it('suppressions_have_sources: a suppression counting a raw row that is not there', async () => {
+    const bad = await violationsAfter('suppressions_have_sources', (w) =>
+      w.run(
+        "UPDATE suppressions_state_next SET source_rows = source_rows + 1 WHERE email_norm = 'two@example.com' AND account_no = 1",
+      ),
+    );
+    expect(bad).toEqual([expect.objectContaining({ account_id: 'sg' })]);
+  });
+
+  it('discrepancies_have_evidence: a member listed as lacking an address it holds', async () => {
+    const bad = await violationsAfter('discrepancies_have_evidence', (w) =>
+      w.run(
+        "UPDATE discrepancies_next SET present_in = ['bh'], missing_from = ['sg', 'sc'] WHERE group_id = 'u' AND email_norm = 'two@example.com'",
+      ),
+    );
+    expect(bad).toEqual([expect.objectContaining({ group_id: 'u', email_norm: 'two@example.com' })]);
+  });
+
+  it('suppression_events_have_evidence: an event lost', async () => {
+    const bad = await violationsAfter('suppression_events_have_evidence', (w) =>
+      w.run("DELETE FROM suppression_events_state WHERE email_norm = 'sg-only@example.com'"),
+    );
+    expect(bad).toEqual([expect.objectContaining({ account_id: 'sg', problem: 'unbalanced' })]);
+  });
+
+  it('rejects_known_reason: a reason outside the vocabulary', async () => {
+    const bad = await violationsAfter('rejects_known_reason', (w) =>
+      w.run("INSERT INTO rejects_next VALUES ('r', 'sg', 'x', 'looks odd')"),
+    );
+    expect(bad).toEqual([expect.objectContaining({ reason: 'looks odd' })]);
+  });
+
+  it('extract_windows_no_overlap: two completed windows of one run overlap, and the transform refuses', async () => {
+    const warehouse = await freshWarehouse();
+    await stage(warehouse, c.accounts, c.extractions);
+    await transform(warehouse, c, 'before');
+    const runId = (
+      await warehouse.allJson<{ run_id: string }>("SELECT run_id FROM extractions WHERE account_id = 'sg'")
+    )[0]!.run_id;
+    for (const [no, from, to] of [
+      [0, '2024-01-01T00:00:00Z', '2024-02-01T00:00:00Z'],
+      [1, '2024-01-15T00:00:00Z', '2024-03-01T00:00:00Z'],
+    ] as const) {
+      await warehouse.run(
+        `INSERT INTO stage_extract_windows VALUES ($1, 'sg', $2, 'global', $3, $4, '{}', 1, 1, NULL, NULL, 'complete', NULL)`,
+        [runId, no, new Date(from), new Date(to)],
+      );
+    }
+    expect(await auditViolations(warehouse, auditNamed('extract_windows_no_overlap'))).toEqual([
+      expect.objectContaining({ account_id: 'sg', window_no: 1 }),
+    ]);
+    // Audits run inside the transform's transaction: a violation fails it and changes nothing.
+    await expect(transform(warehouse, c, 'after')).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
+    const runs = await warehouse.allJson<{ run_id: string }>('SELECT DISTINCT run_id FROM discrepancies');
+    expect(runs).toEqual([{ run_id: 'before' }]);
   });
 });

@@ -11,6 +11,8 @@
  * agree; a seeded few percent of indices are replaced per account by an address only that
  * account has, so each account misses some of the others' — those are the discrepancies.
  */
+import { PROVIDER_IDS, PROVIDERS } from '../../registry.js';
+import type { SandboxAccountSpec } from '../provider.js';
 import type { ProviderId } from '../types.js';
 
 export interface ScenarioRow {
@@ -98,55 +100,18 @@ export const HARD_CASES = {
   listLevel: 5,
 } as const;
 
-interface AccountSpec {
-  id: string;
+interface AccountSpec extends SandboxAccountSpec {
   provider: ProviderId;
-  timezone: string;
-  /** The `user` option for SendGrid; other providers are keyed by their first credential. */
-  key?: string;
-  options: Record<string, unknown>;
   credentialNames: readonly string[];
 }
 
-const MIXED_ACCOUNTS: AccountSpec[] = [
-  {
-    id: 'sg-reseller',
-    provider: 'sendgrid-reseller',
-    timezone: 'America/Los_Angeles',
-    key: 'customer@example.com',
-    options: { user: 'customer@example.com', format: 'json' },
-    credentialNames: ['api_user', 'api_key'],
-  },
-  {
-    id: 'sg-sub',
-    provider: 'sendgrid-subuser',
-    timezone: 'America/Chicago',
-    key: 'brand-sub',
-    options: { user: 'brand-sub', format: 'xml' },
-    credentialNames: ['api_user', 'api_key'],
-  },
-  {
-    id: 'sc-main',
-    provider: 'sendcloud',
-    timezone: 'Asia/Shanghai',
-    options: {},
-    credentialNames: ['apiUser', 'apiKey'],
-  },
-  {
-    id: 'wc-main',
-    provider: 'whatcounts',
-    timezone: 'America/Los_Angeles',
-    options: { lists: ['12'] },
-    credentialNames: ['realm', 'password'],
-  },
-  {
-    id: 'bh-main',
-    provider: 'bluehornet',
-    timezone: 'America/New_York',
-    options: {},
-    credentialNames: ['apiKey', 'sharedSecret'],
-  },
-];
+/** One account per provider, as each provider module declares it, in registry order. */
+const mixedAccounts = (): AccountSpec[] =>
+  PROVIDER_IDS.map((provider) => ({
+    ...PROVIDERS[provider].sandboxAccount,
+    provider,
+    credentialNames: PROVIDERS[provider].config.credentials,
+  }));
 
 /** Builds a scenario. Throws RangeError for an unknown name or a size out of range. */
 export function generateScenario(options: ScenarioOptions = {}): Scenario {
@@ -162,7 +127,7 @@ export function generateScenario(options: ScenarioOptions = {}): Scenario {
   const now = options.now ?? Math.floor(Date.now() / 60_000) * 60_000;
   const historyDays = options.historyDays ?? 800;
   const historyStart = startOfUtcDay(now - historyDays * DAY);
-  const accounts = MIXED_ACCOUNTS.map((spec, accountNo) =>
+  const accounts = mixedAccounts().map((spec, accountNo) =>
     buildAccount(spec, accountNo, { seed, rows, now, historyStart }),
   );
   return {
@@ -223,7 +188,7 @@ function buildAccount(
     provider: spec.provider,
     key,
     credentials,
-    options: spec.options,
+    options: { ...spec.options },
     timezone: spec.timezone,
     since: new Date(ctx.historyStart - 2 * DAY).toISOString().slice(0, 10),
     rows: ctx.rows,

@@ -7,32 +7,25 @@
  *    wall-clock string denotes in the account's zone (an ambiguous time in the hour clocks go
  *    back resolves to the later, standard-time instant, as DuckDB's ICU and Luxon both do);
  *  - BlueHornet gives a local date: the truth is local midnight of that date;
- *  - WhatCounts gives no time at all: the truth is null (the pipeline records observation time).
+ *  - WhatCounts gives no time at all: the truth is null (the pipeline records observation time);
+ *  - SendGrid v3 gives Unix seconds: the truth is that instant, whatever the account's zone.
  */
 import { DateTime } from 'luxon';
+import { PROVIDERS } from '../../registry.js';
 import { normaliseEmail, type RejectReason, rejectReason } from '../email.js';
+import type { TimePrecision } from '../provider.js';
 import type { ProviderId } from '../types.js';
 import { entriesOf, type Scenario, type ScenarioAccount, type ScenarioGroup } from './generate.js';
 
-export type TimePrecision = 'second' | 'date' | 'none';
+export type { TimePrecision };
 
-/** What each provider's listing reports about the unsubscribe time (seeds 000-004). */
-export const TIME_PRECISION: Record<ProviderId, TimePrecision> = {
-  'sendgrid-reseller': 'second',
-  'sendgrid-subuser': 'second',
-  sendcloud: 'second',
-  whatcounts: 'none',
-  bluehornet: 'date',
-};
-
-/** Providers whose API can safely undo an opt-out; the others get "manual" rows, not deletes. */
-export const SUPPORTS_DELETE: Record<ProviderId, boolean> = {
-  'sendgrid-reseller': true,
-  'sendgrid-subuser': true,
-  sendcloud: true,
-  whatcounts: false,
-  bluehornet: false,
-};
+/**
+ * What each provider's listing reports about the unsubscribe time, whether its API can undo an
+ * opt-out, and whether its times are instants (`timeFormat` 'iso8601': no zone applies) — the
+ * provider modules' own declarations (`capabilities`), taken as given: the truth checks the
+ * transforms, not the declarations.
+ */
+const capabilitiesOf = (provider: ProviderId) => PROVIDERS[provider].capabilities;
 
 export interface ExpectedSuppression {
   accountId: string;
@@ -102,7 +95,7 @@ export function groundTruth(scenario: Scenario): GroundTruth {
           foreignDeletes.push({
             groupId: group.id,
             target,
-            op: SUPPORTS_DELETE[provider] ? 'delete' : 'manual',
+            op: capabilitiesOf(provider).canDelete ? 'delete' : 'manual',
             email: row.emailNorm,
           });
         }
@@ -115,7 +108,8 @@ export function groundTruth(scenario: Scenario): GroundTruth {
 function accountState(account: ScenarioAccount, now: number) {
   const held = new Map<string, ExpectedSuppression>();
   const invalid = new Map<string, RejectReason>();
-  const precision = TIME_PRECISION[account.provider];
+  const { timePrecision: precision, timeFormat } = capabilitiesOf(account.provider);
+  const zone = timeFormat === 'iso8601' ? 'UTC' : account.timezone;
   for (const row of entriesOf(account)) {
     const emailNorm = normaliseEmail(row.email);
     const reason = rejectReason(emailNorm);
@@ -125,7 +119,7 @@ function accountState(account: ScenarioAccount, now: number) {
     }
     const scope = row.listId === undefined ? 'global' : `list:${row.listId}`;
     const key = `${scope}\u0000${emailNorm}`;
-    const unsubscribedAt = reportedTime(row.at, account.timezone, precision);
+    const unsubscribedAt = reportedTime(row.at, zone, precision);
     const active = row.expiresAt === undefined || row.expiresAt > now;
     const existing = held.get(key);
     if (!existing) {

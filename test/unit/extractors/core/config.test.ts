@@ -64,6 +64,22 @@ describe('config: valid file', () => {
     expect(config.warehouse).toBe('/tmp/w.duckdb');
   });
 
+  it('keeps the delete-safety limits of a group (plan refuses above them)', () => {
+    const raw = baseConfig();
+    raw.groups[0] = {
+      ...raw.groups[0],
+      policy: 'mirror',
+      source: 'sg-main',
+      maxDeleteFraction: 0.05,
+      maxDeletes: 200,
+    };
+    const config = parseConfig(JSON.stringify(raw), '/x/c.json', { env });
+    expect(config.groups[0]).toMatchObject({ maxDeleteFraction: 0.05, maxDeletes: 200 });
+    expect(
+      parseConfig(JSON.stringify(baseConfig()), '/x/c.json', { env }).groups[0]!.maxDeletes,
+    ).toBeUndefined();
+  });
+
   it('accepts WhatCounts list ids given as numbers or strings', () => {
     const config = parseConfig(
       JSON.stringify({
@@ -132,6 +148,24 @@ describe('config: every error names the field, the problem and what is expected'
       mutate: (c) => (c.acounts = []),
       path: 'acounts',
       message: /unknown key "acounts" \(did you mean "accounts"\?\)/,
+    },
+    {
+      name: 'maxDeleteFraction above 1 (a percentage given as a number)',
+      mutate: (c) => (c.groups[0].maxDeleteFraction = 5),
+      path: 'groups[0].maxDeleteFraction',
+      message: /got 5.*expected a fraction from 0 to 1 \(0\.01 = 1% of the target list\)/,
+    },
+    {
+      name: 'maxDeletes not a whole number',
+      mutate: (c) => (c.groups[0].maxDeletes = 2.5),
+      path: 'groups[0].maxDeletes',
+      message: /got 2\.5.*expected a whole number of deletes/,
+    },
+    {
+      name: 'negative maxDeletes',
+      mutate: (c) => (c.groups[0].maxDeletes = -1),
+      path: 'groups[0].maxDeletes',
+      message: /got -1.*expected a whole number of deletes, 0 or more/,
     },
     {
       name: 'unknown account key with a did-you-mean hint',
@@ -246,6 +280,71 @@ describe('config: the file itself', () => {
     const file = path.join(dir, 'bad.json');
     writeFileSync(file, '{\n  "accounts": [\n    { "id": "x", }\n  ]\n}\n');
     expect(() => loadConfig(file)).toThrowError(/invalid JSON at line 3, column 18/);
+  });
+});
+
+describe('config: notify.webhook', () => {
+  const HOOK = 'https://hooks.example.com/services/T0/B0/hook-token-789?sig=query-sig-321';
+  const withWebhook = (webhook: unknown, environment: NodeJS.ProcessEnv = env) =>
+    parseConfig(JSON.stringify({ ...baseConfig(), notify: { webhook } }), '/srv/c.json', {
+      env: environment,
+    });
+
+  it('takes a URL or an env: reference, and every secret-bearing part of it joins the secrets', () => {
+    for (const config of [withWebhook(HOOK), withWebhook('env:HOOK', { ...env, HOOK })]) {
+      expect(config.notify).toEqual({ webhook: HOOK });
+      expect(config.secrets).toEqual(
+        expect.arrayContaining([
+          HOOK,
+          '/services/T0/B0/hook-token-789?sig=query-sig-321',
+          '/services/T0/B0/hook-token-789',
+          'hook-token-789', // a receiver may echo the token alone
+          'T0',
+          'query-sig-321',
+        ]),
+      );
+      expect(config.secrets).not.toContain('services');
+    }
+    expect(parseConfig(JSON.stringify(baseConfig()), '/srv/c.json', { env }).notify).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'ftp://hooks.example.com/secret-path',
+      /config notify\.webhook: got \(value hidden\); expected an http\(s\) URL/,
+    ],
+    ['not a url secret-path', /config notify\.webhook: got \(value hidden\)/],
+    [42, /config notify\.webhook: got \(value hidden\); expected a value of type string/],
+  ])('refuses %j without echoing it', (webhook, message) => {
+    const error = errorFor((c) => {
+      c.notify = { webhook };
+    });
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('secret-path');
+  });
+
+  it('names an unset or non-URL environment variable without echoing its value', () => {
+    expect(() => withWebhook('env:NO_SUCH_HOOK')).toThrowError(
+      /config notify\.webhook: environment variable NO_SUCH_HOOK is not set; expected export NO_SUCH_HOOK=/,
+    );
+    expect(() => withWebhook('env:HOOK', { ...env, HOOK: 'hook-token-789' })).toThrowError(
+      /environment variable HOOK is not an http\(s\) URL \(value hidden\)/,
+    );
+    try {
+      withWebhook('env:HOOK', { ...env, HOOK: 'hook-token-789' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hook-token-789');
+    }
+  });
+
+  it('refuses unknown keys under notify', () => {
+    expect(
+      errorFor((c) => {
+        c.notify = { webhok: HOOK };
+      }).message,
+    ).toMatch(
+      /config notify\.webhok: unknown key "webhok" \(did you mean "webhook"\?\); expected one of webhook/,
+    );
   });
 });
 

@@ -22,6 +22,10 @@ let dir: string;
 let file: string;
 const open: Warehouse[] = [];
 
+/** Migration versions from `first` to the newest: what an upgrade from `first - 1` applies. */
+const versionsFrom = (first: number): number[] =>
+  Array.from({ length: latestSchemaVersion() - first + 1 }, (_, i) => first + i);
+
 async function openWrite(options: { migrateTo?: number } = {}): Promise<Warehouse> {
   const warehouse = await Warehouse.open(file, { mode: 'write', command: 'test', ...options });
   open.push(warehouse);
@@ -79,13 +83,15 @@ afterEach(async () => {
 describe('migrations', () => {
   it('builds the whole schema from an empty file', async () => {
     const warehouse = await openWrite();
-    expect(warehouse.appliedMigrations).toEqual([1, 2, 3]);
+    expect(warehouse.appliedMigrations).toEqual(versionsFrom(1));
     expect(await warehouse.schemaVersion()).toBe(latestSchemaVersion());
     const recorded = await warehouse.all('SELECT version, name FROM schema_migrations ORDER BY version');
     expect(recorded).toEqual([
       { version: 1, name: 'runs' },
       { version: 2, name: 'staging' },
       { version: 3, name: 'extract' },
+      { version: 4, name: 'replay' },
+      { version: 5, name: 'derived_views' },
     ]);
     expect(await columns(warehouse, 'runs')).toEqual([
       'run_id',
@@ -134,7 +140,14 @@ describe('migrations', () => {
     const views = await warehouse.all<{ view_name: string }>(
       'SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name',
     );
-    expect(views.map((v) => v.view_name)).toEqual(['extract_windows', 'extractions', 'raw_rows', 'requests']);
+    expect(views.map((v) => v.view_name)).toEqual([
+      'extract_windows',
+      'extractions',
+      'raw_rows',
+      'replay_log',
+      'requests',
+      'suppression_events',
+    ]);
   });
 
   it('shows staged rows through the raw_rows view only once their run has committed', async () => {
@@ -155,8 +168,8 @@ describe('migrations', () => {
     await old.close();
 
     const upgraded = await openWrite();
-    expect(upgraded.appliedMigrations).toEqual([2, 3]);
-    expect(await upgraded.schemaVersion()).toBe(3);
+    expect(upgraded.appliedMigrations).toEqual(versionsFrom(2));
+    expect(await upgraded.schemaVersion()).toBe(latestSchemaVersion());
     expect(await upgraded.all('SELECT run_id, status FROM runs')).toEqual([
       { run_id: runId, status: 'succeeded' },
     ]);
@@ -176,7 +189,7 @@ describe('migrations', () => {
     await old.close();
 
     const upgraded = await openWrite();
-    expect(upgraded.appliedMigrations).toEqual([3]);
+    expect(upgraded.appliedMigrations).toEqual(versionsFrom(3));
     expect(await rowCounts(upgraded, 'stage_raw_rows')).toEqual({ [runId]: 1n });
     expect(await upgraded.all('SELECT raw_time, raw_email FROM raw_rows')).toEqual([
       { raw_time: '2024-01-01 00:00:00', raw_email: null },

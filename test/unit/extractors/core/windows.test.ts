@@ -1,3 +1,4 @@
+import { DuckDBInstance, listValue } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
@@ -264,14 +265,53 @@ describe('local time helpers', () => {
     ['2024-07-01', 'Europe/London', '2024-06-30T23:00:00.000Z'],
     // 02:30 never happens on the spring-forward day: moved forward by the gap to 03:30 PDT.
     ['2024-03-10 02:30:00', LA, '2024-03-10T10:30:00.000Z'],
-    // 01:30 happens twice on the fall-back day: the earlier one (PDT).
-    ['2024-11-03 01:30:00', LA, '2024-11-03T08:30:00.000Z'],
+    // 01:30 happens twice on the fall-back day: the later one (PST), as ICU and DuckDB read it.
+    ['2024-11-03 01:30:00', LA, '2024-11-03T09:30:00.000Z'],
     ['2024-11-03 01:30:00', 'Australia/Lord_Howe', '2024-11-02T14:30:00.000Z'],
-    // Lord Howe falls back 30 minutes at 02:00: 01:45 happens at +11:00 and again at +10:30.
-    ['2024-04-07 01:45:00', 'Australia/Lord_Howe', '2024-04-06T14:45:00.000Z'],
+    // Lord Howe falls back 30 minutes at 02:00: 01:45 happens at +11:00 and again at +10:30; the later.
+    ['2024-04-07 01:45:00', 'Australia/Lord_Howe', '2024-04-06T15:15:00.000Z'],
+    // Berlin repeats 02:00–03:00 on the last Sunday of October: the later one (CET).
+    ['2023-10-29 02:30:00', 'Europe/Berlin', '2023-10-29T01:30:00.000Z'],
     ['2024-02-29 23:59:59', 'UTC', '2024-02-29T23:59:59.000Z'],
   ])('parseLocalDateTime(%s, %s) = %s', (text, zone, iso) => {
     expect(new Date(parseLocalDateTime(text, zone)).toISOString()).toBe(iso);
+  });
+
+  it('reads every wall time as DuckDB (ICU) does: repeated hours, skipped hours, ordinary times', async () => {
+    const cases: Array<[string, string]> = [];
+    for (const [zone, days] of [
+      [LA, ['2024-03-10', '2024-11-03']],
+      ['America/Chicago', ['2024-03-10', '2024-11-03']],
+      ['Europe/Berlin', ['2023-03-26', '2023-10-29']],
+      ['Australia/Lord_Howe', ['2024-04-07', '2024-10-06']],
+      ['America/Santiago', ['2024-04-06', '2024-09-08']],
+      ['Asia/Shanghai', ['2024-01-01']],
+    ] as const) {
+      for (const day of days) {
+        for (let minutes = 0; minutes < 24 * 60; minutes += 15) {
+          const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+          const mm = String(minutes % 60).padStart(2, '0');
+          cases.push([zone, `${day} ${hh}:${mm}:00`]);
+        }
+      }
+    }
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      await conn.run("SET TimeZone = 'UTC'");
+      const reader = await conn.runAndReadAll(
+        `SELECT epoch_ms(timezone(z, w::TIMESTAMP)) AS ms FROM (SELECT unnest($1::VARCHAR[]) AS z, unnest($2::VARCHAR[]) AS w)`,
+        [listValue(cases.map(([zone]) => zone)), listValue(cases.map(([, wall]) => wall))],
+      );
+      const duckdb = reader.getRowObjectsJS().map((r) => Number(r.ms));
+      const ours = cases.map(([zone, wall]) => parseLocalDateTime(wall, zone));
+      const differing = cases.filter((_, i) => ours[i] !== duckdb[i]);
+      expect(differing).toEqual([]);
+      expect(duckdb).toHaveLength(cases.length);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
   });
 
   it.each([
@@ -287,13 +327,13 @@ describe('local time helpers', () => {
     expect(() => parseLocalDateTime(text, LA)).toThrow(WindowError);
   });
 
-  it('localDateTime and parseLocalDateTime round-trip (repeated hours map to their first occurrence)', () => {
+  it('localDateTime and parseLocalDateTime round-trip (repeated hours map to their later occurrence)', () => {
     fc.assert(
       fc.property(zoneArb, instantArb, (zone, ms) => {
         const text = localDateTime(ms, zone);
         const back = parseLocalDateTime(text, zone);
         expect(localDateTime(back, zone)).toBe(text);
-        expect(back).toBeLessThanOrEqual(Math.floor(ms / 1000) * 1000);
+        expect(back).toBeGreaterThanOrEqual(Math.floor(ms / 1000) * 1000);
         expect(localDate(ms, zone)).toBe(text.slice(0, 10));
       }),
       { numRuns: 300 },
