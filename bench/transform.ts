@@ -7,8 +7,8 @@
  * account, raw addresses with case and space variants and in-account duplicates, the providers'
  * own time strings, a few rejects, a few expired SendCloud entries, and ~2 % of each account's
  * addresses held by it alone. Then, in the same run and on the same data:
- *  * ours: `transformInRun` (the `transform` command's work: every transform and audit, in one
- *    transaction, under the command's own memory limit) with one union group of the five
+ *  * ours: `transformInRun` (the `transform` command's work: every transform, audit and the
+ *    publishing transaction, under the command's own memory limit) with one union group of the five
  *    accounts; wall and CPU time, peak RSS sampled every 100 ms (DuckDB runs in-process);
  *  * the limit: ONE hand-written DuckDB statement computing the same union-group discrepancies
  *    (normalise, reject, expire, dedupe, diff) from stage_raw_rows, and a tuned variant of it;
@@ -550,7 +550,7 @@ noise that CPU time does not; at the first size ours and both limits run alterna
 \`BENCH_TRANSFORM_ROUNDS\`; the events are reset between rounds so each does the same work) and the fastest of
 each is shown.
 
-| rows/account | rows | staging | discrepancies | ours: \`transformInRun\` (every transform + audit, one transaction) | limit: one hand-written statement (same discrepancies, checked row for row) | ours / limit (wall; cpu) | tuned limit (bits, literal zones): ours / it | naive JS Map diff (read + diff): ours / it | RSS before → peak | growth vs smallest |
+| rows/account | rows | staging | discrepancies | ours: \`transformInRun\` (build, audits, publish) | limit: one hand-written statement (same discrepancies, checked row for row) | ours / limit (wall; cpu) | tuned limit (bits, literal zones): ours / it | naive JS Map diff (read + diff): ours / it | RSS before → peak | growth vs smallest |
 |---|---|---|---|---|---|---|---|---|---|---|
 ${results.map((r) => sizeRow(r, smallest)).join('\n')}
 

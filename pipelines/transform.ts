@@ -1,6 +1,6 @@
 /**
  * `unsub-recon transform`: rebuilds the derived tables (`suppressions`, `rejects`, `discrepancies`,
- * `group_status`, `discrepancy_summary`, …) from committed runs (transforms/run.ts does the work in one transaction). A group with a member whose latest
+ * `group_status`, `discrepancy_summary`, …) from committed runs (transforms/run.ts builds, audits, then publishes in one transaction). A group with a member whose latest
  * extraction is not complete is not diffed; the command finishes everything else, names the
  * account and window, and exits 1 — unless `--allow-incomplete`.
  */

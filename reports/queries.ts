@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UnsubReconError, WarehouseError } from '../extractors/core/errors.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
+import { DISCREPANCY_COLUMNS, LIST_SEPARATOR } from './csv.js';
 
 /** The warehouse holds nothing to report yet (no `transform` has run), or a report input is unreadable. */
 export class ReportError extends UnsubReconError {
@@ -253,17 +254,10 @@ async function readDiscrepancies(
   const columns = reader.getColumnsJS() as Array<Array<string | null>>;
   const column = (name: string) => columns[reader.columnNames().indexOf(name)]!;
   const [runId, groupId, policy, kind, email, present, missingFrom, first, evidenceIdx] = [
-    'run_id',
-    'group_id',
-    'policy',
-    'kind',
-    'email_norm',
-    'present_in',
-    'missing_from',
-    'first_unsubscribed_at',
+    ...DISCREPANCY_COLUMNS,
     'evidence_idx',
   ].map(column) as Array<Array<string | null>>;
-  const list = (text: string | null | undefined) => (text ? text.split(';') : []);
+  const list = (text: string | null | undefined) => (text ? text.split(LIST_SEPARATOR) : []);
   return Array.from({ length: reader.currentRowCount }, (_, i) => ({
     run_id: runId![i]!,
     group_id: groupId![i]!,

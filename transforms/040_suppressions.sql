@@ -6,7 +6,8 @@
 --         account_id, request_seq, page, row_no
 -- inputs: cfg_accounts, t_run_numbers (017), t_state_runs (020)
 -- purpose: the current state of each address in each account and scope (041 says how each
--- column is derived) and its lineage. suppressions_state keeps compact columns (an account and
+-- column is derived) and its lineage; the views are defined in 090. suppressions_state keeps
+-- compact columns (an account and
 -- a run are small numbers, explained by suppression_accounts and suppression_runs); the
 -- contract view `suppressions` turns them back into names and builds `detail` (JSON:
 -- `observed_at`, the first fetch, the only time WhatCounts gives; `source_rows`, how many raw

@@ -175,7 +175,7 @@ export function loadTransforms(): { transforms: SqlFile[]; audits: SqlFile[]; cl
 }
 
 /**
- * Runs every transform and audit in one transaction.
+ * Builds, audits and publishes (see the module comment); only the publishing is one transaction.
  * @throws TransformError a provider's time format is unsupported, a statement failed, or an
  *   audit returned rows; the warehouse is left as it was.
  */

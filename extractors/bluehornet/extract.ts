@@ -12,6 +12,7 @@
  * - Errors come inside HTTP 200 as `<error>1</error>` items (§3) and are classified here.
  */
 import type { AccountConfig } from '../core/config.js';
+import { NOT_XML_CHAR } from '../core/decode.js';
 import { ProviderError, WindowError } from '../core/errors.js';
 import type { HttpResponse, RequestSpec } from '../core/http.js';
 import { SingleShotPaginator, type SingleShotRequest } from '../core/paginate.js';
@@ -109,10 +110,6 @@ export interface MethodCallSpec {
   readonly methodName: string;
   readonly fields: readonly (readonly [name: string, value: string])[];
 }
-
-/** Characters XML 1.0 cannot carry at all (§2.2 Char): C0 controls except tab, LF, CR; lone surrogates. */
-const NOT_XML_CHAR =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** True when `value` can travel as XML text (the envelope would otherwise be refused or altered). */
 export function isXmlSafe(value: string): boolean {

@@ -7,6 +7,10 @@ import { TextDecoder } from 'node:util';
 import { UnsubReconError } from './errors.js';
 
 /** Where the charset used for decoding came from, in the order they are consulted. */
+/** Characters XML 1.0 cannot carry at all (§2.2 Char): C0 controls except tab, LF, CR; lone surrogates. */
+export const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export type CharsetSource = 'bom' | 'content-type' | 'xml-declaration' | 'default';
 
 export interface DecodedText {

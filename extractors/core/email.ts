@@ -10,6 +10,8 @@
 export const REJECT_REASONS = {
   empty: 'empty',
   whitespace: 'contains_whitespace',
+  control: 'control_character',
+  tooLong: 'too_long',
   noAt: 'missing_at',
   manyAt: 'multiple_at',
   emptyLocal: 'empty_local_part',
@@ -33,6 +35,10 @@ export function normaliseEmail(raw: string): string {
 export function rejectReason(normalised: string): RejectReason | null {
   if (normalised.length === 0) return REJECT_REASONS.empty;
   if (/\s/u.test(normalised)) return REJECT_REASONS.whitespace;
+  // NUL and other control characters: no mail system accepts them, and downstream tools
+  // (CSV readers, provider write APIs) would truncate or choke on the value.
+  if (CONTROL_CHARACTER.test(normalised)) return REJECT_REASONS.control;
+  if (Buffer.byteLength(normalised, 'utf8') > MAX_ADDRESS_OCTETS) return REJECT_REASONS.tooLong;
   const at = separatorIndex(normalised);
   if (at === -1) return REJECT_REASONS.noAt;
   if (at === -2) return REJECT_REASONS.manyAt;
@@ -40,6 +46,15 @@ export function rejectReason(normalised: string): RejectReason | null {
   if (at === normalised.length - 1) return REJECT_REASONS.emptyDomain;
   return null;
 }
+
+/** C0 and C1 control characters, DEL included (the whitespace ones are caught first). */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle brackets, so an address
+ * longer than 254 octets (UTF-8, RFC 6531) can never be delivered to, nor stored by a provider.
+ */
+export const MAX_ADDRESS_OCTETS = 254;
 
 /** Index of the one `@` outside a quoted local part; -1 none, -2 more than one. */
 function separatorIndex(value: string): number {

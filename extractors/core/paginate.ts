@@ -63,7 +63,9 @@ export interface OffsetRequest {
  * - `total`: stop once `offset + rows >= page.total`, or on an empty page (a total that went stale
  *   while paging must not keep us asking forever).
  * The next offset advances by the rows received, not by `limit`: a provider that silently caps
- * `limit` lower than asked would otherwise make us skip rows.
+ * `limit` lower than asked would otherwise make us skip rows. `advanceBy: 'limit'` is for the
+ * providers whose own paging advances by `limit` even when a page holds more rows than asked
+ * (SendCloud, SendGrid v3: see their extract.ts).
  * @throws RangeError when `pageSize` or `startOffset` is not an integer in range;
  *   TypeError from `next` under `total` when the page has no numeric total.
  */
@@ -72,9 +74,16 @@ export class OffsetPaginator implements Paginator<OffsetRequest> {
   private readonly pageSize: number;
   private readonly stopWhen: OffsetStopRule;
   private readonly startOffset: number;
+  private readonly advanceBy: 'rows' | 'limit';
 
-  constructor(opts: { pageSize: number; stopWhen?: OffsetStopRule; startOffset?: number }) {
+  constructor(opts: {
+    pageSize: number;
+    stopWhen?: OffsetStopRule;
+    startOffset?: number;
+    advanceBy?: 'rows' | 'limit';
+  }) {
     this.pageSize = positiveInt('pageSize', opts.pageSize);
+    this.advanceBy = opts.advanceBy ?? 'rows';
     this.stopWhen = opts.stopWhen ?? 'short-page';
     this.startOffset = opts.startOffset ?? 0;
     if (!Number.isSafeInteger(this.startOffset) || this.startOffset < 0) {
@@ -92,7 +101,8 @@ export class OffsetPaginator implements Paginator<OffsetRequest> {
     if (this.stopWhen === 'short-page' && page.rows < this.pageSize) return null;
     if (this.stopWhen === 'total' && prev.offset + page.rows >= requireTotal(page, 'OffsetPaginator'))
       return null;
-    return { offset: prev.offset + page.rows, limit: this.pageSize };
+    const step = this.advanceBy === 'limit' ? prev.limit : page.rows;
+    return { offset: prev.offset + step, limit: this.pageSize };
   }
 }
 

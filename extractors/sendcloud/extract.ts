@@ -17,7 +17,7 @@ import { DateTime } from 'luxon';
 import type { AccountConfig } from '../core/config.js';
 import { ConfigError, ProviderError, WindowError } from '../core/errors.js';
 import type { HttpResponse, RequestSpec } from '../core/http.js';
-import type { OffsetRequest, PageInfo, Paginator } from '../core/paginate.js';
+import { OffsetPaginator, type OffsetRequest } from '../core/paginate.js';
 import type {
   ExtractContext,
   ExtractWindow,
@@ -135,14 +135,9 @@ export function splitSendcloudWindow(
  * `count` is never used to stop (§4: undocumented, the 2015 example shows 3 rows with count 1);
  * the engine's loop guard (identical page twice) and page cap bound a provider that ignores `start`.
  */
-export class SendcloudPaginator implements Paginator<OffsetRequest> {
-  readonly stopRule = 'short-page';
-  first(): OffsetRequest {
-    return { offset: 0, limit: PAGE_SIZE };
-  }
-  next(prev: OffsetRequest, page: PageInfo): OffsetRequest | null {
-    if (page.rows < prev.limit) return null;
-    return { offset: prev.offset + prev.limit, limit: prev.limit };
+export class SendcloudPaginator extends OffsetPaginator {
+  constructor() {
+    super({ pageSize: PAGE_SIZE, advanceBy: 'limit' });
   }
 }
 

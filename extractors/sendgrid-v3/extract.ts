@@ -18,7 +18,7 @@ import type { DateTime } from 'luxon';
 import type { AccountConfig } from '../core/config.js';
 import { ProviderError, WindowError } from '../core/errors.js';
 import type { HttpMethod, HttpResponse, RequestSpec } from '../core/http.js';
-import type { OffsetRequest, PageInfo, Paginator } from '../core/paginate.js';
+import { OffsetPaginator, type OffsetRequest } from '../core/paginate.js';
 import type {
   ExtractContext,
   ExtractWindow,
@@ -118,13 +118,9 @@ export function splitV3Window(window: ExtractWindow): [ExtractWindow, ExtractWin
  * row twice (the simulator's `duplicate-row`, or a list that grew mid-window) must not make us
  * skip the row after it. A provider ignoring `offset` is stopped by the engine's loop guard.
  */
-export class V3Paginator implements Paginator<OffsetRequest> {
-  readonly stopRule = 'short-page';
-  first(): OffsetRequest {
-    return { offset: 0, limit: PAGE_SIZE };
-  }
-  next(prev: OffsetRequest, page: PageInfo): OffsetRequest | null {
-    return page.rows < prev.limit ? null : { offset: prev.offset + prev.limit, limit: prev.limit };
+export class V3Paginator extends OffsetPaginator {
+  constructor() {
+    super({ pageSize: PAGE_SIZE, advanceBy: 'limit' });
   }
 }
 

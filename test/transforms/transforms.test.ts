@@ -275,6 +275,14 @@ const CASES: Case[] = [
           { email: '"a@b"@quoted.example', time: '2024-01-01 00:00:00' },
           { email: '"a@b"', time: '2024-01-01 00:00:00' },
           { email: 'ünï@例え.jp', time: '2024-01-01 00:00:00' },
+          // control characters other than whitespace: NUL, DEL, NEL (C1)
+          { email: 'nul\u0000x@example.com', time: '2024-01-01 00:00:00' },
+          { email: 'del\u007fx@example.com', time: '2024-01-01 00:00:00' },
+          { email: 'nel\u0085x@example.com', time: '2024-01-01 00:00:00' },
+          // RFC 5321: at most 254 octets (UTF-8), counted in bytes, not characters
+          { email: `${'a'.repeat(242)}@example.com`, time: '2024-01-01 00:00:00' },
+          { email: `${'b'.repeat(243)}@example.com`, time: '2024-01-01 00:00:00' },
+          { email: `${'ü'.repeat(122)}@example.com`, time: '2024-01-01 00:00:00' },
         ],
       },
     ],
@@ -288,11 +296,23 @@ const CASES: Case[] = [
         { account_id: 'sg', raw_value: '@no-local.example', reason: 'empty_local_part' },
         { account_id: 'sg', raw_value: 'no-domain@', reason: 'empty_domain' },
         { account_id: 'sg', raw_value: '"a@b"', reason: 'missing_at' },
+        { account_id: 'sg', raw_value: 'nul\u0000x@example.com', reason: 'control_character' },
+        { account_id: 'sg', raw_value: 'del\u007fx@example.com', reason: 'control_character' },
+        { account_id: 'sg', raw_value: 'nel\u0085x@example.com', reason: 'control_character' },
+        { account_id: 'sg', raw_value: `${'b'.repeat(243)}@example.com`, reason: 'too_long' },
+        { account_id: 'sg', raw_value: `${'ü'.repeat(122)}@example.com`, reason: 'too_long' },
       ],
       suppressions: [
         {
           account_id: 'sg',
           email_norm: '"a@b"@quoted.example',
+          scope: 'global',
+          unsubscribed_at: '2024-01-01T06:00:00Z',
+          active: true,
+        },
+        {
+          account_id: 'sg',
+          email_norm: `${'a'.repeat(242)}@example.com`,
           scope: 'global',
           unsubscribed_at: '2024-01-01T06:00:00Z',
           active: true,

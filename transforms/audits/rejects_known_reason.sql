@@ -4,4 +4,4 @@
 SELECT *
 FROM rejects_next
 WHERE reason IS NULL
-   OR reason NOT IN ('empty', 'contains_whitespace', 'missing_at', 'multiple_at', 'empty_local_part', 'empty_domain');
+   OR reason NOT IN ('empty', 'contains_whitespace', 'control_character', 'too_long', 'missing_at', 'multiple_at', 'empty_local_part', 'empty_domain');

@@ -20,6 +20,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { AccountConfig } from '../config.js';
+import { NOT_XML_CHAR } from '../decode.js';
 import { ProviderError, WindowError } from '../errors.js';
 import type { HttpResponse, RequestSpec } from '../http.js';
 import { SingleShotPaginator, type SingleShotRequest } from '../paginate.js';
@@ -352,6 +353,16 @@ function parseXmlAnswer(text: string): LegacyAnswer {
     throw new LegacyAnswerError(
       'the answer carries a DOCTYPE/ENTITY declaration, which is never accepted',
       'doctype',
+    );
+  }
+  // XML 1.0 §2.2 (Char): C0 controls other than tab/LF/CR, and U+FFFE/U+FFFF, cannot appear in
+  // a document at all; a NUL inside an address would otherwise reach the warehouse unnoticed.
+  const forbidden = NOT_XML_CHAR.exec(text);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new LegacyAnswerError(
+      `the answer is not well-formed XML (character U+${code} at offset ${forbidden.index}, which XML 1.0 forbids)`,
+      'unparseable',
     );
   }
   const valid = XMLValidator.validate(text);
