@@ -175,6 +175,8 @@ export function toCsv(rows: ReadonlyArray<Record<string, unknown>>, columns: str
       header: true,
       columns,
       record_delimiter: '\r\n',
+      // csv-stringify stops quoting a bare CR or LF once record_delimiter is set; RFC 4180 needs it.
+      quote_record_delimiter: true,
       cast: {
         boolean: (value) => String(value),
         object: (value) => JSON.stringify(value, jsonReplacer),
