@@ -94,17 +94,10 @@ interface SuppressionRow {
   last_seen_run: string;
 }
 
-interface EvidenceRow {
+/** One evidence row as the SQL returns it: the evidence with its request's columns flattened. */
+interface EvidenceRow extends Omit<AuditEvidence, 'request'> {
   account_id: string;
   scope: string;
-  run_id: string;
-  request_seq: number;
-  page: number | null;
-  row_no: number;
-  fetched_at: string;
-  raw_email: string | null;
-  raw_time: string | null;
-  raw: unknown;
   method: string | null;
   url_redacted: string | null;
   status: number | null;

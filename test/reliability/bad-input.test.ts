@@ -48,8 +48,6 @@ interface BadInputCase {
    * run journal may change, with the run marked failed; no data row may appear.
    */
   journal?: boolean;
-  /** A real defect not fixed yet: the case runs as `it.fails` and its row records `fail`. */
-  knownDefect?: string;
   /** Prepares files and returns the CLI arguments (after nothing: `--config` is the case's to give). */
   args(ctx: Context): string[];
 }
@@ -107,7 +105,7 @@ const providerCase = (
   format: 'json' | 'xml',
   answer: ScriptedAnswer,
   message: RegExp,
-  options: { fast?: boolean; heavy?: boolean; knownDefect?: string } = {},
+  options: { fast?: boolean; heavy?: boolean } = {},
 ): BadInputCase => ({
   area: 'provider',
   name,
@@ -643,9 +641,7 @@ const firstLine = (text: string) => text.split('\n').find((l) => l.trim() !== ''
 
 describe('bad input', () => {
   const labelled = (cases: BadInputCase[]) => cases.map((c) => [`${c.area}: ${c.name}`, c] as const);
-  it.each(labelled(selected.filter((c) => !c.knownDefect)))('%s', (_label, c) => runCase(c));
-  const defects = labelled(selected.filter((c) => c.knownDefect));
-  if (defects.length > 0) it.fails.each(defects)('%s (known defect)', (_label, c) => runCase(c));
+  it.each(labelled(selected))('%s', (_label, c) => runCase(c));
 });
 
 // A value that is well-formed in its answer but can never be an address (a NUL byte in JSON, a
@@ -727,7 +723,7 @@ async function runCase(c: BadInputCase): Promise<void> {
     detail:
       problems.length === 0
         ? `exit ${result.code}: ${firstLine(result.stderr).slice(0, 200)}`
-        : `${c.knownDefect ? `KNOWN DEFECT: ${c.knownDefect}. ` : ''}${problems.join('; ')}`.slice(0, 500),
+        : problems.join('; ').slice(0, 500),
   });
   expect(problems, `stderr: ${result.stderr.slice(0, 1500)}`).toEqual([]);
 }
