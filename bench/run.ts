@@ -6,6 +6,7 @@ import { demo } from './demo.js';
 import { extraction } from './extraction.js';
 import { replay } from './replay.js';
 import { report } from './report.js';
+import { scale } from './scale.js';
 import { simulatorMemory } from './simulator-memory.js';
 import { staging } from './staging.js';
 import { transform } from './transform.js';
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
   report,
   replay,
   demo,
+  scale,
 };
 
 const wanted = process.argv.slice(2);

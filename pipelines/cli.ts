@@ -116,13 +116,14 @@ function buildProgram(
     .description(
       'the scheduled job in one run: incremental extract of every account → transform → report → plan',
     )
+    .option('--full', "extract every account's whole history from its `since` (as `extract --full`)")
     .option('--fail-on-discrepancy', 'exit 3 when discrepancies remain (and the run was otherwise clean)')
     .option('--apply-adds', 'replay the planned add patches (never deletes) and verify them')
     .addHelpText(
       'after',
-      '\nExamples:\n  unsub-recon nightly\n  unsub-recon nightly --fail-on-discrepancy --json\n  unsub-recon --config /etc/unsub-recon.json nightly --apply-adds --quiet\n\nWrites <outDir>/<run id>/: report/, patches/, run.log (JSON lines), summary.json, manifest.json.\nExit codes: 0 clean; 1 a step failed, an account or group is incomplete, or notify failed;\n3 with --fail-on-discrepancy when discrepancies remain.',
+      '\nExamples:\n  unsub-recon nightly\n  unsub-recon nightly --fail-on-discrepancy --json\n  unsub-recon nightly --full   # re-read every account in full\n  unsub-recon --config /etc/unsub-recon.json nightly --apply-adds --quiet\n\nWrites <outDir>/<run id>/: report/, patches/, run.log (JSON lines), summary.json, manifest.json.\nExit codes: 0 clean; 1 a step failed, an account or group is incomplete, or notify failed;\n3 with --fail-on-discrepancy when discrepancies remain.',
     )
-    .action((opts: { failOnDiscrepancy?: boolean; applyAdds?: boolean }) =>
+    .action((opts: { failOnDiscrepancy?: boolean; applyAdds?: boolean; full?: boolean }) =>
       run((ctx) => nightlyCommand(ctx.config(), opts, ctx.out)),
     );
 

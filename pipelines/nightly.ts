@@ -41,6 +41,8 @@ import { transformInRun } from './transform.js';
 export interface NightlyOptions {
   failOnDiscrepancy?: boolean;
   applyAdds?: boolean;
+  /** Re-read every account's whole history from its `since` instead of from its watermark. */
+  full?: boolean;
 }
 
 export type StepName = 'extract' | 'transform' | 'report' | 'plan' | 'replay' | 'notify';
@@ -91,7 +93,7 @@ export interface NightlySummary {
   started_at: string;
   finished_at: string;
   seconds: number;
-  options: { fail_on_discrepancy: boolean; apply_adds: boolean };
+  options: { fail_on_discrepancy: boolean; apply_adds: boolean; full: boolean };
   warehouse: string;
   runDir: string;
   reportDir: string | null;
@@ -210,6 +212,7 @@ export async function runNightly(
   const flags = {
     fail_on_discrepancy: options.failOnDiscrepancy ?? false,
     apply_adds: options.applyAdds ?? false,
+    full: options.full ?? false,
   };
   const { runDir, steps, ws, report, plan, replay } = await inWarehouse(config, flags, redact, out);
 
@@ -334,7 +337,7 @@ async function inWarehouse(
     });
     out.note(`nightly: run ${runId}, ${config.accounts.length} account(s), ${config.groups.length} group(s)`);
     const steps = new Steps(runDir, redact, out);
-    const ws = await extractAndTransform(warehouse, runId, config, steps, runDir, out);
+    const ws = await extractAndTransform(warehouse, runId, config, flags.full, steps, runDir, out);
     if (ws.transform === undefined) {
       for (const step of ['report', 'plan'] as const) steps.skip(step, 'no transform results for this run');
       return { runDir, steps, ws, report: null, plan: undefined, replay: null };
@@ -489,6 +492,7 @@ async function extractAndTransform(
   warehouse: Warehouse,
   runId: string,
   config: Config,
+  full: boolean,
   steps: Steps,
   runDir: RunDirectory,
   out: Output,
@@ -501,7 +505,7 @@ async function extractAndTransform(
       runId,
       config,
       config.accounts,
-      { mode: 'incremental' },
+      { mode: full ? 'full' : 'incremental' },
       out,
     );
     const complete = results.filter((r) => r.status === 'complete').length;
@@ -551,6 +555,11 @@ async function extractAndTransform(
   await warehouse.run(
     sqlFile('nightly', hadDiscrepancies ? 'previous_discrepancies' : 'no_previous_discrepancies'),
   );
+  if (await relationExists(warehouse, 'suppressions')) {
+    await warehouse.run(sqlFile('nightly', 'previous_suppressions'), { run_id: runId });
+  } else {
+    await warehouse.run(sqlFile('nightly', 'no_previous_suppressions'));
+  }
   const transform = await steps.run('transform', () => transformInRun(warehouse, runId, config, {}));
   const newByAccount = new Map<string, number>();
   const delta = new Map<string, { new: number; resolved: number }>();

@@ -1,6 +1,9 @@
 -- 025_addresses
--- output: t_addresses (temp)      grain: account_no, scope, value
--- inputs: t_source_rows (020)
+-- output: t_addresses (temp), the rows of account $account_no      grain: account_no, scope, value
+-- inputs: t_source_rows (020); $account_no: the runner runs this file once per account
+--         (one account's values at a time: the aggregation's working set is one account's
+--         addresses, not every account's, so growing accounts spill later and less; the
+--         table comes out clustered by account, which lets 041 skip the others' blocks)
 -- purpose: the ONE aggregation over the raw rows: every value each account delivered, per
 -- account × scope × value (`value` is email_norm for a usable address, the raw value for a
 -- reject; `usable` tells which):
@@ -16,7 +19,7 @@
 -- their states cannot spill), so the hash aggregate spills to disk under DuckDB's memory_limit
 -- instead of failing; the source rows themselves stay in the raw
 -- layer (the view suppression_sources, 040).
-CREATE OR REPLACE TEMP TABLE t_addresses AS
+INSERT INTO t_addresses
 SELECT account_no,
        scope,
        CASE WHEN reject_reason IS NULL THEN email_norm ELSE coalesce(raw_email, '') END AS value,
@@ -38,4 +41,5 @@ SELECT account_no,
        max(run_no) FILTER (WHERE in_state)                                          AS last_run_no,
        coalesce(bit_or(1::HUGEINT << snapshot_bit), 0)                              AS snapshot_bits
 FROM t_source_rows
+WHERE account_no = $account_no::SMALLINT
 GROUP BY account_no, scope, value;

@@ -293,8 +293,33 @@ describe('nightly', () => {
     expectSealedRunDirectory(summary);
   });
 
+  it('--full re-reads every account from its `since`: the same rows again, nothing new', async () => {
+    const before = await discrepancies();
+    const result = await nightly(['--full']);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = parse(result);
+    runIds.push(summary.run_id);
+    expect(summary.options.full).toBe(true);
+    expect(summary.accounts.map((a) => [a.account, a.mode, a.status])).toEqual(
+      config.accounts.map((a) => [a.id, 'full', 'complete']),
+    );
+    // From `since` in the account's zone: the same range start as the first run's full read.
+    const starts = (runId: string) =>
+      read<{ account_id: string; mode: string; range_from: string }>(
+        'SELECT account_id, mode, range_from FROM extractions WHERE run_id = $1 ORDER BY account_id',
+        [runId],
+      );
+    const first = await starts(runIds[0]!);
+    expect(first.length).toBe(config.accounts.length);
+    expect(await starts(summary.run_id)).toEqual(first);
+    expect(summary.new_suppressions).toBe(0);
+    expect(summary.new_discrepancies).toBe(0);
+    expect(await discrepancies()).toEqual(before);
+    expectSealedRunDirectory(summary);
+  });
+
   it('every run wrote its own directory and none was rewritten', () => {
-    expect(new Set(runIds).size).toBe(5);
+    expect(new Set(runIds).size).toBe(6);
     const dirs = readdirSync(config.outDir).filter((d) => runIds.includes(d));
     expect(dirs.sort()).toEqual([...runIds].sort());
     for (const id of runIds) expect(checkManifest(path.join(config.outDir, id)).status).toBe('ok');

@@ -840,7 +840,7 @@ describe('transforms, rows in → rows out', () => {
     // through the files, after 010–040 replaced their tables inside the transaction.
     await expect(
       transform(warehouse, { accounts: [{ ...SG, timezone: 'Not/AZone' }], groups: [] }, 'second'),
-    ).rejects.toThrow(/transforms\/041_suppressions_by_zone\.sql/);
+    ).rejects.toThrow(/transforms\/041_suppressions_by_account\.sql/);
     const rows = await warehouse.allJson<{ email_norm: string }>('SELECT email_norm FROM suppressions');
     expect(rows.map((r) => r.email_norm)).toEqual(['a@example.com']);
     // Nothing half-built is left behind, and no event of the failed attempt shows.

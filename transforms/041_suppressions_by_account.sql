@@ -1,7 +1,8 @@
--- 041_suppressions_by_zone
--- output: suppressions_state_next, the rows of the accounts in zone $zone      grain: account_no, scope, email_norm
--- inputs: t_addresses (025), cfg_accounts, transform_params; $zone: the runner runs this file
---         once per distinct account zone (DuckDB converts ~10× faster with a constant zone)
+-- 041_suppressions_by_account
+-- output: suppressions_state_next, the rows of account $account_no      grain: account_no, scope, email_norm
+-- inputs: t_addresses (025), cfg_accounts, transform_params; $account_no, $zone: the runner runs
+--         this file once per account with its zone bound (DuckDB converts ~10× faster with a
+--         constant zone; t_addresses is clustered by account, so each pass reads one account's blocks)
 -- purpose: one row per usable address of each account's current snapshot:
 --  * unsubscribed_at: the earliest time. 025 took the earliest wall time and only that one is
 --    turned into UTC here (one conversion per kept address, not per row): wall time → instant
@@ -25,5 +26,5 @@ FROM (
          t.observed_at, t.state_rows AS source_rows, t.first_run_no, t.last_run_no
   FROM t_addresses t
   JOIN cfg_accounts a USING (account_no)
-  WHERE a.timezone = $zone AND t.usable AND t.state_rows > 0
+  WHERE t.account_no = $account_no::SMALLINT AND t.usable AND t.state_rows > 0
 );
