@@ -17,9 +17,10 @@
  * The SQL files hold no values: what varies (run id, clock, zones, groups) arrives through the
  * temp tables `transform_params`, `cfg_accounts`, `cfg_groups` and `cfg_group_members`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { UnsubReconError } from '../extractors/core/errors.js';
+import { locateSource } from '../extractors/core/source-files.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
 
 /** The time formats 020_source_rows.sql knows (DuckDB's strptime wants a constant format). */
@@ -131,19 +132,15 @@ export interface SqlFile {
 
 const PUBLISH_PHASE = /^-- phase: publish\b/m;
 
-/** tsc does not copy `.sql` files: the compiled runner reads them from the source tree. */
 function transformsDir(): string {
-  const candidates = [new URL('./', import.meta.url), new URL('../../transforms/', import.meta.url)].map(
-    (u) => fileURLToPath(u),
-  );
-  const found = candidates.find((dir) => existsSync(`${dir}/010_extraction_status.sql`));
+  const { found, candidates } = locateSource(import.meta.url, './010_extraction_status.sql');
   if (found === undefined) {
     throw new TransformError(
       'TRANSFORM_FAILED',
       `transform SQL not found; looked in ${candidates.join(', ')}`,
     );
   }
-  return found;
+  return path.dirname(found);
 }
 
 function readSql(dir: string, pattern: RegExp): SqlFile[] {

@@ -5,9 +5,9 @@
  *
  * A migration, once released, is never edited: a change to the schema is a new file.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import { WarehouseError } from './errors.js';
+import { locateSource } from './source-files.js';
 
 export interface Migration {
   readonly version: number;
@@ -47,16 +47,8 @@ export const RUN_SCOPED_TABLES: readonly RunScopedTable[] = [
 
 const FILE_NAME = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 
-/**
- * tsc does not copy `.sql` files into dist/, so the compiled module reads them from the source
- * tree it was built from (dist/extractors/core/ → ../../../extractors/core/migrations/).
- */
 function migrationsDir(): string {
-  const candidates = [
-    new URL('./migrations/', import.meta.url),
-    new URL('../../../extractors/core/migrations/', import.meta.url),
-  ].map((url) => fileURLToPath(url));
-  const found = candidates.find((dir) => existsSync(dir));
+  const { found, candidates } = locateSource(import.meta.url, './migrations/');
   if (found === undefined) {
     throw new WarehouseError(`warehouse migrations not found; looked in ${candidates.join(', ')}`);
   }

@@ -436,7 +436,17 @@ const HEADERLESS_COLUMNS = ['Email', 'customer_key'] as const;
  *   CSV (markup, an unclosed quote from a body cut short, ragged rows); skippable for a write
  *   result where a listing was asked.
  */
-export function parseListing(text: string, accountId: string): ListingRow[] {
+export function parseListing(text: string, accountId: string): ListingRow[];
+export function parseListing<T>(
+  text: string,
+  accountId: string,
+  makeRow: (email: string, record: Record<string, string>) => T,
+): T[];
+export function parseListing<T>(
+  text: string,
+  accountId: string,
+  makeRow: (email: string, record: Record<string, string>) => T = (email, record) => ({ email, record }) as T,
+): T[] {
   classifyAnswer(text, accountId);
   const who = `whatcounts account ${accountId}`;
   const head = firstLine(text);
@@ -461,42 +471,50 @@ export function parseListing(text: string, accountId: string): ListingRow[] {
       family: 'retriable',
     });
   }
-  let cells: string[][];
+  // Each record becomes its row as csv-parse reads it (on_record): a whole history arrives in
+  // one answer (millions of rows at scale), so no intermediate array of cells is kept.
+  let columns: string[] | undefined;
+  let emailAt = 0;
   try {
-    cells = parseCsv(text, {
+    return parseCsv(text, {
       bom: true,
       skip_empty_lines: true,
       relax_column_count: false,
       trim: false,
-    }) as string[][];
+      // csv-parse's types expect records to stay string[]; ours become rows
+      on_record: ((cells: string[]) => {
+        if (columns === undefined) {
+          const hasHeader = cells.some((c) => c.trim().toLowerCase() === 'email');
+          columns = hasHeader ? cells : cells.map((_, i) => HEADERLESS_COLUMNS[i] ?? `column_${i + 1}`);
+          emailAt = hasHeader ? cells.findIndex((c) => c.trim().toLowerCase() === 'email') : 0;
+          if (hasHeader) return null;
+        }
+        const record: Record<string, string> = {};
+        columns.forEach((name, i) => {
+          record[name] = cells[i] ?? '';
+        });
+        return makeRow(cells[emailAt] ?? '', record);
+      }) as unknown as (cells: string[]) => string[] | null,
+    }) as unknown as T[];
   } catch (error) {
     throw new ProviderError(
       `${who}: the CSV listing is cut short or garbled (${(error as Error).message.slice(0, 200)})`,
       { provider: PROVIDER, accountId, providerCode: 'BAD_CSV', family: 'retriable' },
     );
   }
-  const first = cells[0] ?? [];
-  const hasHeader = first.some((c) => c.trim().toLowerCase() === 'email');
-  const columns = hasHeader ? first : first.map((_, i) => HEADERLESS_COLUMNS[i] ?? `column_${i + 1}`);
-  const emailAt = hasHeader ? first.findIndex((c) => c.trim().toLowerCase() === 'email') : 0;
-  const rows: ListingRow[] = [];
-  for (const row of hasHeader ? cells.slice(1) : cells) {
-    const record: Record<string, string> = {};
-    columns.forEach((name, i) => {
-      record[name] = row[i] ?? '';
-    });
-    rows.push({ email: row[emailAt] ?? '', record });
-  }
-  return rows;
 }
 
 /** Engine hook: one window's answer → raw rows of the window's scope (rawTime null: §4). */
 export function parse(response: HttpResponse, window: ExtractWindow, ctx: ExtractContext): ParsedPage {
-  const rows: RawRow[] = parseListing(bodyText(response), ctx.account.id).map((row) => ({
-    email: row.email,
-    rawTime: null,
-    scope: window.scope,
-    record: { ...row.record, ...TIME_MARKER },
-  }));
+  const rows = parseListing(
+    bodyText(response),
+    ctx.account.id,
+    (email, record): RawRow => ({
+      email,
+      rawTime: null,
+      scope: window.scope,
+      record: Object.assign(record, TIME_MARKER),
+    }),
+  );
   return { rows, total: null };
 }

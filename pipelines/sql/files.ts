@@ -1,12 +1,11 @@
 /**
  * The SQL of the pipelines (`pipelines/sql/<area>/<name>.sql`, one statement per file, each with
- * a header: output, grain, inputs, purpose). tsc does not copy `.sql` files into dist/, so the
- * compiled module reads them from the source tree it was built from
- * (dist/pipelines/sql/ → ../../../pipelines/sql/); under tsx they sit beside this file.
+ * a header: output, grain, inputs, purpose), found by locateSource (beside this file, or in the
+ * source tree of a compiled build).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { UnsubReconError } from '../../extractors/core/errors.js';
+import { locateSource } from '../../extractors/core/source-files.js';
 
 /** A pipeline SQL file is missing: the installation is incomplete. */
 export class SqlFileError extends UnsubReconError {
@@ -23,11 +22,7 @@ export function sqlFile(area: string, name: string): string {
   const key = `${area}/${name}`;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  const candidates = [
-    new URL(`./${area}/${name}.sql`, import.meta.url),
-    new URL(`../../../pipelines/sql/${area}/${name}.sql`, import.meta.url),
-  ].map((url) => fileURLToPath(url));
-  const found = candidates.find((file) => existsSync(file));
+  const { found, candidates } = locateSource(import.meta.url, `./${area}/${name}.sql`);
   if (found === undefined) {
     throw new SqlFileError(`SQL file ${key}.sql not found; looked in ${candidates.join(', ')}`);
   }
