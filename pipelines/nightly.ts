@@ -110,7 +110,8 @@ export interface NightlySummary {
   discrepancies_remaining: number;
   new_discrepancies: number;
   patches: { files: PatchFileSummary[]; rows: number };
-  report: { dir: string; index: string; csv: string[] } | null;
+  /** `html_truncated`: index.html embeds only the first rows of a table; the CSVs hold them all. */
+  report: { dir: string; index: string; csv: string[]; html_truncated: boolean } | null;
   /** With --apply-adds: what was sent per group and target, and the re-read that verified it. */
   replay: ReplaySummary | null;
   notify: NotifyResult | null;
@@ -351,6 +352,7 @@ async function inWarehouse(
           dir: written.reportDir,
           index: written.files.html,
           csv: [written.files.discrepancies, written.files.summary, written.files.rejects],
+          html_truncated: written.counts.htmlTruncated,
         }
       : null;
     if (written) runDir.log('report', { ...report, counts: written.counts });
@@ -670,6 +672,8 @@ export function renderSummary(s: NightlySummary): string {
     );
   }
   if (s.report?.index) lines.push(`report: ${s.report.index}`, ...s.report.csv.map((c) => `        ${c}`));
+  if (s.report?.html_truncated)
+    lines.push('        (the page shows the first rows only; the CSVs hold every row)');
   lines.push(`run directory: ${s.runDir}`);
   if (s.problems.length > 0) lines.push('not clean:', ...s.problems.map((p) => `  - ${p}`));
   return lines.join('\n');

@@ -59,6 +59,8 @@ export async function reportCommand(
       },
       () => humanSummary(runId, result),
     );
+    const shown = htmlShownLine(result);
+    if (shown !== null) out.note(`unsub-recon: ${shown}`);
     if (result.counts.allowedIncomplete > 0) {
       out.note(
         `unsub-recon: ${result.counts.allowedIncomplete} group(s) were diffed with --allow-incomplete; the report says so on every view`,
@@ -67,6 +69,21 @@ export async function reportCommand(
   } finally {
     await warehouse.close();
   }
+}
+
+/** What index.html leaves to the CSVs when it embeds only their first rows; null when nothing. */
+function htmlShownLine(result: WriteReportResult): string | null {
+  const { counts } = result;
+  if (!counts.htmlTruncated) return null;
+  const cut = [
+    counts.htmlDiscrepancies < counts.discrepancies
+      ? `the first ${counts.htmlDiscrepancies} of ${counts.discrepancies} discrepancies`
+      : null,
+    counts.htmlRejects < counts.rejects
+      ? `the first ${counts.htmlRejects} of ${counts.rejects} rejects`
+      : null,
+  ].filter((part) => part !== null);
+  return `index.html shows ${cut.join(' and ')}; discrepancies.csv and rejects.csv hold all of them`;
 }
 
 function humanSummary(runId: string, result: WriteReportResult): string {

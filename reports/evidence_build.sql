@@ -1,25 +1,19 @@
 -- report: evidence_build
--- output: temp tables report_addresses, report_holders, report_sources, report_runs,
---         report_requests, report_holder_items
--- inputs: discrepancies, suppressions, suppression_sources, raw_rows, requests,
---         report_params, report_accounts (temp)
--- purpose: the per-address evidence of the HTML page. For every discrepant address (numbered in
--- email_norm order: discrepancies.sql and evidence.sql use the same numbers), each account that
--- holds it in any scope (active or not) — since when, the spelling, expiry, the runs that saw
--- it — and every raw row behind it with the request that delivered it (URL redacted at the HTTP
--- boundary). Each step is a temp table so the later ones read it once instead of recomputing it.
+-- output: temp tables report_holders, report_sources, report_runs, report_requests,
+--         report_holder_items
+-- inputs: suppressions, suppression_sources, raw_rows, requests,
+--         report_addresses, report_accounts (temp)
+-- purpose: the per-address evidence of the HTML page. For every address the page shows
+-- (report_addresses, numbered by addresses.sql), each account that holds it in any scope
+-- (active or not) — since when, the spelling, expiry, the runs that saw it — and every raw row
+-- behind it with the request that delivered it (URL redacted at the HTTP boundary). Each step is a temp table so the later ones read it once instead of recomputing it.
 -- JSON is built here as text: converting hundreds of thousands of values into JS one by one
--- costs ~10× more. A holder item (read by reports/assets/app.js):
+-- costs ~10× more. Only the page's addresses: the work and the JSON are bounded by the page's
+-- row limit, however many discrepancies there are. A holder item (read by reports/assets/app.js):
 --   [account, scope, spelling (0: the address itself), since, expires, active,
 --    observed_at (first fetch; only when since is unknown), first_seen_run, last_seen_run,
 --    [[run, request_seq, page, row_no, raw_email (0: the spelling), raw_time, raw_expires,
 --      request (-1: not in the request log)], …]]
-CREATE OR REPLACE TEMP TABLE report_addresses AS
-SELECT email_norm, row_number() OVER (ORDER BY email_norm) - 1 AS idx
-FROM (SELECT DISTINCT d.email_norm
-      FROM discrepancies d, report_params p
-      WHERE p.group_id IS NULL OR d.group_id = p.group_id);
-
 CREATE OR REPLACE TEMP TABLE report_holders AS
 SELECT s.email_norm, s.account_id, s.scope, s.email, s.unsubscribed_at, s.expires_at, s.active,
        s.first_seen_run, s.last_seen_run, a.idx AS address_idx

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ReportModel } from './model.js';
-import { reportsSourceDir } from './queries.js';
+import { ReportError, reportsSourceDir } from './queries.js';
 
 export interface ReportAssets {
   template: string;
@@ -81,21 +81,20 @@ export function contentSecurityPolicy(script: string, style: string): string {
   ].join('; ');
 }
 
-/**
- * The evidence as JSON blocks after the page script, so the first render never waits for them:
- * `report-evidence-index` (runs, requests), then `report-evidence-<n>` per block of addresses.
- */
-function evidenceBlocks(model: ReportModel): string {
-  const block = (id: string, json: string) =>
-    `<script type="application/json" id="${id}">${embedJsonText(json)}</script>`;
-  return [
-    block('report-evidence-index', model.evidence.index),
-    ...model.evidence.chunks.map((json, n) => block(`report-evidence-${n}`, json)),
-  ].join('\n');
-}
+/** The page's placeholder where the evidence blocks go: the page is written in pieces around it. */
+const EVIDENCE_PLACEHOLDER = '{{EVIDENCE}}';
 
-/** The whole report page. */
-export function renderReportHtml(model: ReportModel, assets: ReportAssets = loadAssets()): string {
+/**
+ * The whole report page, in pieces to write one after the other: the page up to and including
+ * its script, then the evidence as JSON blocks after the script, so the first render never waits
+ * for them — `report-evidence-index` (runs, requests), then `report-evidence-<n>` per block of
+ * addresses — then the end of the page. No piece repeats another, so writing them costs the
+ * memory of the largest, not of the page.
+ */
+export function* reportHtmlPieces(
+  model: ReportModel,
+  assets: ReportAssets = loadAssets(),
+): Generator<string> {
   const { meta } = model.payload;
   const scope = meta.groupFilter === null ? 'all groups' : `group ${meta.groupFilter}`;
   const values: Record<string, string> = {
@@ -107,8 +106,21 @@ export function renderReportHtml(model: ReportModel, assets: ReportAssets = load
     STYLE: assets.style,
     SCRIPT: assets.script,
     DATA: embedJson(model.payload),
-    EVIDENCE: evidenceBlocks(model),
   };
   // One pass with a replacer function: inserted values are never scanned for placeholders or `$`.
-  return assets.template.replace(/\{\{([A-Z]+)\}\}/g, (whole, name: string) => values[name] ?? whole);
+  const fill = (text: string) =>
+    text.replace(/\{\{([A-Z]+)\}\}/g, (whole, name: string) => values[name] ?? whole);
+  const cut = assets.template.indexOf(EVIDENCE_PLACEHOLDER);
+  if (cut < 0) throw new ReportError(`reports/assets/template.html.tmpl has no ${EVIDENCE_PLACEHOLDER}`);
+  const block = (id: string, json: string) =>
+    `<script type="application/json" id="${id}">${embedJsonText(json)}</script>`;
+  yield fill(assets.template.slice(0, cut));
+  yield block('report-evidence-index', model.evidence.index);
+  for (const [n, json] of model.evidence.chunks.entries()) yield `\n${block(`report-evidence-${n}`, json)}`;
+  yield fill(assets.template.slice(cut + EVIDENCE_PLACEHOLDER.length));
+}
+
+/** The whole report page as one string (small reports and tests; writeReport writes the pieces). */
+export function renderReportHtml(model: ReportModel, assets: ReportAssets = loadAssets()): string {
+  return [...reportHtmlPieces(model, assets)].join('');
 }

@@ -5,18 +5,30 @@
  *
  * The files are written into a hidden folder beside `report/` and renamed into place at the end,
  * so a failed report leaves no half-written folder; an existing `report/` is never overwritten.
+ *
+ * Memory does not grow with the number of discrepancies: the CSVs are streamed from DuckDB a
+ * chunk at a time to the file, and the page embeds at most `htmlLimit` rows of each table (with
+ * the evidence of those addresses only) and says so when it leaves rows to the CSVs.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../extractors/core/config.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
-import { discrepanciesCsv, rejectsCsv, summaryCsv } from './csv.js';
-import { renderReportHtml } from './html.js';
+import {
+  DISCREPANCY_COLUMNS,
+  discrepancyCells,
+  REJECT_COLUMNS,
+  rejectCells,
+  summaryCsv,
+  writeReportCsv,
+} from './csv.js';
+import { reportHtmlPieces } from './html.js';
 import { buildReportModel, summariseConfig } from './model.js';
-import { ReportError, readReportInputs } from './queries.js';
+import { HTML_DISCREPANCY_LIMIT, ReportError, withReportSession } from './queries.js';
+import { writeNewFile } from './write-file.js';
 
-export { ReportError } from './queries.js';
+export { HTML_DISCREPANCY_LIMIT, ReportError } from './queries.js';
 
 export interface WriteReportOptions {
   /** An open warehouse (write mode when the caller records a run in it; read mode works too). */
@@ -31,6 +43,11 @@ export interface WriteReportOptions {
   groupId?: string | undefined;
   /** The time shown as "generated" (default now). */
   now?: Date;
+  /**
+   * Rows of each table (discrepancies, rejects) index.html embeds at most, the first in the
+   * CSVs' order (default {@link HTML_DISCREPANCY_LIMIT}); the CSVs always hold every row.
+   */
+  htmlLimit?: number;
 }
 
 export interface ReportFiles {
@@ -47,9 +64,17 @@ export interface WriteReportResult {
   /** The transform (or nightly) run whose results were reported. */
   transformRunId: string;
   counts: {
+    /** Rows of discrepancies.csv: every discrepancy (a SQL count, checked against the rows written). */
     discrepancies: number;
     summaryRows: number;
+    /** Rows of rejects.csv. */
     rejects: number;
+    /** Discrepancies index.html shows: the first of discrepancies.csv, at most `htmlLimit`. */
+    htmlDiscrepancies: number;
+    /** Rejects index.html shows, at most `htmlLimit`. */
+    htmlRejects: number;
+    /** index.html leaves some discrepancies or rejects to the CSVs (and says so on every view). */
+    htmlTruncated: boolean;
     groups: number;
     /** Groups diffed despite an incomplete member (`--allow-incomplete`): the page shows a banner. */
     allowedIncomplete: number;
@@ -84,58 +109,77 @@ export async function writeReport(options: WriteReportOptions): Promise<WriteRep
     throw new ReportError(`${reportDir} already exists; a run's report is written once`);
   }
 
-  const inputs = await readReportInputs(
-    warehouse,
-    config.accounts.map((a) => a.id),
-    groupId,
-  );
-  if (groupId !== undefined && !inputs.groups.some((g) => g.group_id === groupId)) {
-    throw new ReportError(
-      `group "${groupId}" was not part of transform run ${inputs.transformRun.run_id}: run \`unsub-recon transform\` with the current config first`,
-    );
-  }
-  const model = buildReportModel(inputs, {
-    reportRunId: runId,
-    generatedAt: options.now ?? new Date(),
-    groupFilter: groupId ?? null,
-    warehouse: warehouse.file,
-    config: summariseConfig(config),
+  const accountIds = config.accounts.map((a) => a.id);
+  const queryOptions = { htmlLimit: options.htmlLimit ?? HTML_DISCREPANCY_LIMIT };
+  return withReportSession(warehouse, accountIds, groupId, queryOptions, async (session) => {
+    const { inputs } = session;
+    if (groupId !== undefined && !inputs.groups.some((g) => g.group_id === groupId)) {
+      throw new ReportError(
+        `group "${groupId}" was not part of transform run ${inputs.transformRun.run_id}: run \`unsub-recon transform\` with the current config first`,
+      );
+    }
+    const files: ReportFiles = {
+      discrepancies: path.join(reportDir, REPORT_FILE_NAMES.discrepancies),
+      summary: path.join(reportDir, REPORT_FILE_NAMES.summary),
+      rejects: path.join(reportDir, REPORT_FILE_NAMES.rejects),
+      html: path.join(reportDir, REPORT_FILE_NAMES.html),
+    };
+
+    mkdirSync(runDir, { recursive: true });
+    const staging = path.join(runDir, `.report-${randomBytes(4).toString('hex')}.tmp`);
+    mkdirSync(staging);
+    try {
+      const discrepancyRows = await writeReportCsv(
+        path.join(staging, REPORT_FILE_NAMES.discrepancies),
+        DISCREPANCY_COLUMNS,
+        mapBatches(session.discrepancyBatches(), discrepancyCells),
+      );
+      const rejectRows = await writeReportCsv(
+        path.join(staging, REPORT_FILE_NAMES.rejects),
+        REJECT_COLUMNS,
+        mapBatches(session.rejectBatches(), rejectCells),
+      );
+      if (discrepancyRows !== inputs.totals.discrepancies || rejectRows !== inputs.totals.rejects) {
+        throw new ReportError(
+          `warehouse ${warehouse.file} changed while the report was written: counted ${inputs.totals.discrepancies} discrepancies and ${inputs.totals.rejects} rejects, wrote ${discrepancyRows} and ${rejectRows}; run \`unsub-recon report\` again`,
+        );
+      }
+      writeFileSync(path.join(staging, REPORT_FILE_NAMES.summary), summaryCsv(inputs.summary));
+      const model = buildReportModel(inputs, {
+        reportRunId: runId,
+        generatedAt: options.now ?? new Date(),
+        groupFilter: groupId ?? null,
+        warehouse: warehouse.file,
+        config: summariseConfig(config),
+      });
+      await writeNewFile(path.join(staging, REPORT_FILE_NAMES.html), reportHtmlPieces(model));
+      renameSync(staging, reportDir);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+
+    return {
+      reportDir,
+      files,
+      transformRunId: inputs.transformRun.run_id,
+      counts: {
+        discrepancies: inputs.totals.discrepancies,
+        summaryRows: inputs.summary.length,
+        rejects: inputs.totals.rejects,
+        htmlDiscrepancies: inputs.discrepancies.length,
+        htmlRejects: inputs.rejects.length,
+        htmlTruncated:
+          inputs.discrepancies.length < inputs.totals.discrepancies ||
+          inputs.rejects.length < inputs.totals.rejects,
+        groups: inputs.groups.length,
+        allowedIncomplete: inputs.groups.filter((g) => g.allowed_incomplete).length,
+        notDiffed: inputs.groups.filter((g) => !g.diffed).length,
+      },
+    };
   });
+}
 
-  mkdirSync(runDir, { recursive: true });
-  const staging = path.join(runDir, `.report-${randomBytes(4).toString('hex')}.tmp`);
-  mkdirSync(staging);
-  try {
-    writeFileSync(
-      path.join(staging, REPORT_FILE_NAMES.discrepancies),
-      discrepanciesCsv(inputs.discrepancies),
-    );
-    writeFileSync(path.join(staging, REPORT_FILE_NAMES.summary), summaryCsv(inputs.summary));
-    writeFileSync(path.join(staging, REPORT_FILE_NAMES.rejects), rejectsCsv(inputs.rejects));
-    writeFileSync(path.join(staging, REPORT_FILE_NAMES.html), renderReportHtml(model));
-    renameSync(staging, reportDir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
-
-  const files: ReportFiles = {
-    discrepancies: path.join(reportDir, REPORT_FILE_NAMES.discrepancies),
-    summary: path.join(reportDir, REPORT_FILE_NAMES.summary),
-    rejects: path.join(reportDir, REPORT_FILE_NAMES.rejects),
-    html: path.join(reportDir, REPORT_FILE_NAMES.html),
-  };
-  return {
-    reportDir,
-    files,
-    transformRunId: inputs.transformRun.run_id,
-    counts: {
-      discrepancies: inputs.discrepancies.length,
-      summaryRows: inputs.summary.length,
-      rejects: inputs.rejects.length,
-      groups: inputs.groups.length,
-      allowedIncomplete: inputs.groups.filter((g) => g.allowed_incomplete).length,
-      notDiffed: inputs.groups.filter((g) => !g.diffed).length,
-    },
-  };
+async function* mapBatches<T, U>(batches: AsyncIterable<T[]>, map: (item: T) => U): AsyncGenerator<U[]> {
+  for await (const batch of batches) yield batch.map(map);
 }

@@ -3,8 +3,10 @@
  * embeds: the page data, parsed at load, and the per-address evidence, parsed only when an
  * address is opened (built as JSON text in SQL: reports/evidence.sql). Rows are arrays rather
  * than objects and repeated ids (accounts, kinds, groups) are indexes into a table, so a
- * 100,000-row report stays small enough to load fast. The array layouts are read by
- * reports/assets/app.js; keep the two in step.
+ * 100,000-row report stays small enough to load fast. The page holds at most that many rows of
+ * each table (HTML_DISCREPANCY_LIMIT); its counts are the SQL totals of every row, so it can say
+ * what it leaves to the CSVs. The array layouts are read by reports/assets/app.js; keep the two
+ * in step.
  */
 import type { Config } from '../extractors/core/config.js';
 import { createRedactor } from '../extractors/core/redact.js';
@@ -92,6 +94,11 @@ export interface CompletenessView {
 
 export interface ReportPayload {
   meta: ReportMeta;
+  /**
+   * Rows the CSVs hold; `discrepancies` and `rejects` below are their first rows, fewer than
+   * these when the page's limit cut them (the page then says so on every view).
+   */
+  totals: { discrepancies: number; rejects: number };
   /** Addresses per evidence block: address i is entry i mod this in block ⌊i / this⌋. */
   evidenceChunk: number;
   config: ConfigSummary;
@@ -174,14 +181,18 @@ export function buildReportModel(inputs: ReportInputs, options: BuildModelOption
   const groupIndex = new Map(inputs.groups.map((g, i) => [g.group_id, i]));
   const configGroups = new Map(options.config.groups.map((g) => [g.id, g]));
 
-  const discrepancies: DiscrepancyView[] = [];
   const totals = inputs.groups.map(() => ({ total: 0, byKind: {} as Record<string, number> }));
+  for (const count of inputs.totals.byGroupKind) {
+    const t = totals[groupIndex.get(count.group_id) ?? -1];
+    if (t === undefined) continue; // totals.sql counts only groups in group_status
+    t.total += count.discrepancies;
+    t.byKind[count.kind] = (t.byKind[count.kind] ?? 0) + count.discrepancies;
+  }
+
+  const discrepancies: DiscrepancyView[] = [];
   for (const d of inputs.discrepancies) {
     const g = groupIndex.get(d.group_id);
     if (g === undefined) continue; // every discrepancy's group is in group_status (same transform)
-    const t = totals[g]!;
-    t.total++;
-    t.byKind[d.kind] = (t.byKind[d.kind] ?? 0) + 1;
     discrepancies.push([
       g,
       kinds.id(d.kind),
@@ -239,6 +250,7 @@ export function buildReportModel(inputs: ReportInputs, options: BuildModelOption
   const args = (run.args ?? {}) as { allowIncomplete?: unknown };
   const payload: ReportPayload = {
     evidenceChunk: EVIDENCE_CHUNK,
+    totals: { discrepancies: inputs.totals.discrepancies, rejects: inputs.totals.rejects },
     meta: {
       reportRunId: options.reportRunId,
       generatedAt: options.generatedAt.toISOString(),

@@ -1,16 +1,21 @@
 /**
  * The report's inputs, read from the warehouse with the SQL in `reports/*.sql` (one file per
- * query, each with a header). The only value that varies, the group to report on, is a bound
- * parameter (`$group`, NULL for every group).
+ * query, each with a header). The values that vary, the group to report on and how many rows
+ * the HTML page embeds, are bound parameters (`$group`, NULL for every group; `$limit`).
+ *
+ * What the page needs is read whole but bounded: the counts, the summary, and only the first
+ * `htmlLimit` discrepancies and rejects with their evidence. The CSVs' rows, however many, are
+ * streamed a DuckDB chunk at a time ({@link ReportSession}).
  *
  * Rows come back through `Warehouse.allJson`: timestamps as ISO 8601 UTC strings, BIGINT as
  * strings, lists as arrays, JSON columns parsed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { DuckDBResult } from '@duckdb/node-api';
 import { UnsubReconError, WarehouseError } from '../extractors/core/errors.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
-import { DISCREPANCY_COLUMNS, LIST_SEPARATOR } from './csv.js';
+import { type DISCREPANCY_COLUMNS, LIST_SEPARATOR } from './csv.js';
 
 /** The warehouse holds nothing to report yet (no `transform` has run), or a report input is unreadable. */
 export class ReportError extends UnsubReconError {
@@ -56,7 +61,10 @@ export interface DiscrepancyRow {
   present_in: string[];
   missing_from: string[];
   first_unsubscribed_at: string | null;
-  /** Index of the address's entry in the evidence block (addresses in email_norm order). */
+  /**
+   * Index of the address's entry in the evidence blocks (the page's addresses in email_norm
+   * order); -1 for a row past the page's rows, which has no evidence in the page.
+   */
   evidence_idx: number;
 }
 
@@ -122,18 +130,54 @@ export interface EvidenceJson {
 /** Addresses per evidence block: opening an address parses one block of about this many. */
 export const EVIDENCE_CHUNK = 1000;
 
+/**
+ * Rows of each table (discrepancies, rejects) the HTML page embeds at most: the size the report
+ * benchmark (bench/report.ts) shows a browser renders in under 1.5 s. The CSVs hold every row.
+ */
+export const HTML_DISCREPANCY_LIMIT = 100_000;
+
+/** How many rows the CSVs hold, counted in SQL (reports/totals.sql). */
+export interface ReportTotals {
+  discrepancies: number;
+  /** Per group and kind, for the groups' figures. */
+  byGroupKind: Array<{ group_id: string; kind: string; discrepancies: number }>;
+  rejects: number;
+}
+
 /** Everything a report shows, as read from the warehouse. */
 export interface ReportInputs {
   /** Every account the report mentions, numbered: the config's first, in config order. */
   accounts: string[];
   transformRun: TransformRunRow;
   groups: GroupStatusRow[];
+  /** The first `htmlLimit` discrepancies in the CSV's order (all of them when fewer). */
   discrepancies: DiscrepancyRow[];
   summary: SummaryRow[];
   accountCounts: AccountCountRow[];
+  /** The first `htmlLimit` rejects in the CSV's order. */
   rejects: RejectRow[];
   completeness: CompletenessRow[];
+  /** Evidence of the addresses of `discrepancies` only. */
   evidence: EvidenceJson;
+  totals: ReportTotals;
+}
+
+export interface ReportQueryOptions {
+  /** Rows of each table the page embeds (default {@link HTML_DISCREPANCY_LIMIT}). */
+  htmlLimit?: number;
+}
+
+/**
+ * The temp objects of one report on the connection, and what reads through them. The streams
+ * must each be read to the end (or abandoned) before the next query: DuckDB runs one query at a
+ * time per connection.
+ */
+export interface ReportSession {
+  inputs: ReportInputs;
+  /** Every discrepancy in the CSV's order, a DuckDB chunk (2,048 rows) at a time. */
+  discrepancyBatches(): AsyncGenerator<DiscrepancyRow[]>;
+  /** Every reject in the CSV's order, a chunk at a time. */
+  rejectBatches(): AsyncGenerator<RejectRow[]>;
 }
 
 /** tsc does not copy `.sql` files: the compiled module reads them from the source tree. */
@@ -163,8 +207,9 @@ function reportSql(name: string): string {
 export const KINDS = ['missing', 'extra'] as const;
 
 /**
- * Reads every report input for one group (or all when `groupId` is undefined). Creates temp
- * objects prefixed `report_` on the connection (works on a read-only warehouse too).
+ * Reads every report input for one group (or all when `groupId` is undefined), the page's tables
+ * cut at `htmlLimit` rows. Creates temp objects prefixed `report_` on the connection (works on a
+ * read-only warehouse too) and drops them before returning.
  * @param configAccounts the config's account ids, numbered first and in this order.
  * @throws ReportError no `transform` has run in this warehouse yet.
  * @throws WarehouseError a query failed.
@@ -173,7 +218,27 @@ export async function readReportInputs(
   warehouse: Warehouse,
   configAccounts: readonly string[],
   groupId?: string,
+  options: ReportQueryOptions = {},
 ): Promise<ReportInputs> {
+  return withReportSession(warehouse, configAccounts, groupId, options, async (session) => session.inputs);
+}
+
+/**
+ * Reads the report inputs as {@link readReportInputs} does and runs `fn` while the temp objects
+ * exist, so it can stream the CSVs' rows; drops them afterwards, whatever `fn` does.
+ * @throws ReportError, WarehouseError as {@link readReportInputs}, and whatever `fn` throws.
+ */
+export async function withReportSession<T>(
+  warehouse: Warehouse,
+  configAccounts: readonly string[],
+  groupId: string | undefined,
+  options: ReportQueryOptions,
+  fn: (session: ReportSession) => Promise<T>,
+): Promise<T> {
+  const htmlLimit = options.htmlLimit ?? HTML_DISCREPANCY_LIMIT;
+  if (!Number.isSafeInteger(htmlLimit) || htmlLimit < 0) {
+    throw new ReportError(`HTML row limit ${htmlLimit}: expected a whole number of rows, 0 or more`);
+  }
   const present = new Set(
     (
       await warehouse.allJson<{ table_name: string }>(
@@ -196,26 +261,36 @@ export async function readReportInputs(
 
   await warehouse.run(reportSql('setup'));
   try {
-    await warehouse.run('INSERT INTO report_params VALUES ($1)', [groupId ?? null]);
+    await warehouse.run('INSERT INTO report_params VALUES ($1, $2)', [groupId ?? null, htmlLimit]);
     for (const [idx, id] of configAccounts.entries()) {
       await warehouse.run('INSERT INTO report_accounts VALUES ($1, $2)', [id, idx]);
     }
+    await warehouse.run(reportSql('addresses'));
     await warehouse.run(reportSql('accounts'));
     await warehouse.run(reportSql('evidence_build'));
-    const params = { group: groupId ?? null };
-    return {
+    const group = groupId ?? null;
+    const params = { group };
+    const page = { group, limit: htmlLimit };
+    const all = { group, limit: null };
+    const inputs: ReportInputs = {
       accounts: (
         await warehouse.allJson<{ account_id: string }>('SELECT account_id FROM report_accounts ORDER BY idx')
       ).map((a) => a.account_id),
       transformRun,
       groups: await warehouse.allJson<GroupStatusRow>(reportSql('group_status'), params),
-      discrepancies: await readDiscrepancies(warehouse, params),
+      discrepancies: await collect(streamDiscrepancies(warehouse, page)),
       summary: await warehouse.allJson<SummaryRow>(reportSql('summary'), params),
       accountCounts: await warehouse.allJson<AccountCountRow>(reportSql('account_counts'), params),
-      rejects: await warehouse.allJson<RejectRow>(reportSql('rejects'), params),
+      rejects: await warehouse.allJson<RejectRow>(reportSql('rejects'), page),
       completeness: await warehouse.allJson<CompletenessRow>(reportSql('completeness'), params),
       evidence: await readEvidence(warehouse),
+      totals: await readTotals(warehouse, params),
     };
+    return await fn({
+      inputs,
+      discrepancyBatches: () => streamDiscrepancies(warehouse, all),
+      rejectBatches: () => streamRows<RejectRow>(warehouse, 'rejects', all),
+    });
   } finally {
     await warehouse.run(reportSql('teardown'));
   }
@@ -232,41 +307,79 @@ async function readEvidence(warehouse: Warehouse): Promise<EvidenceJson> {
   };
 }
 
+async function readTotals(warehouse: Warehouse, params: { group: string | null }): Promise<ReportTotals> {
+  const rows = await warehouse.allJson<{
+    what: string;
+    group_id: string | null;
+    kind: string | null;
+    n: string;
+  }>(reportSql('totals'), params);
+  const byGroupKind = rows
+    .filter((r) => r.what === 'discrepancies')
+    .map((r) => ({ group_id: r.group_id!, kind: r.kind!, discrepancies: Number(r.n) }));
+  return {
+    discrepancies: byGroupKind.reduce((sum, r) => sum + r.discrepancies, 0),
+    byGroupKind,
+    rejects: Number(rows.find((r) => r.what === 'rejects')?.n ?? 0),
+  };
+}
+
 /**
- * The discrepancy rows, read column by column as text (the fastest path out of DuckDB for
- * 100,000s of rows); account lists arrive joined with ';' and are split here.
+ * A report query's rows (all columns text or NULL), one DuckDB chunk at a time, from a streaming
+ * result: DuckDB hands over the next chunk only when asked, so the rows never pile up in JS.
  */
-async function readDiscrepancies(
+async function* streamRows<T>(
   warehouse: Warehouse,
-  params: { group: string | null },
-): Promise<DiscrepancyRow[]> {
-  let reader: Awaited<ReturnType<typeof warehouse.connection.runAndReadAll>>;
+  name: string,
+  params: Record<string, string | number | null>,
+): AsyncGenerator<T[]> {
+  const failed = (error: unknown) =>
+    new WarehouseError(`warehouse ${warehouse.file}: reports/${name}.sql: ${(error as Error).message}`, {
+      cause: error,
+    });
+  let result: DuckDBResult;
   try {
-    reader = await warehouse.connection.runAndReadAll(reportSql('discrepancies'), params);
+    result = await warehouse.connection.stream(reportSql(name), params);
   } catch (error) {
-    throw new WarehouseError(
-      `warehouse ${warehouse.file}: reports/discrepancies.sql: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw failed(error);
   }
-  const columns = reader.getColumnsJS() as Array<Array<string | null>>;
-  const column = (name: string) => columns[reader.columnNames().indexOf(name)]!;
-  const [runId, groupId, policy, kind, email, present, missingFrom, first, evidenceIdx] = [
-    ...DISCREPANCY_COLUMNS,
-    'evidence_idx',
-  ].map(column) as Array<Array<string | null>>;
-  const list = (text: string | null | undefined) => (text ? text.split(LIST_SEPARATOR) : []);
-  return Array.from({ length: reader.currentRowCount }, (_, i) => ({
-    run_id: runId![i]!,
-    group_id: groupId![i]!,
-    policy: policy![i]!,
-    kind: kind![i]!,
-    email_norm: email![i]!,
-    present_in: list(present![i]),
-    missing_from: list(missingFrom![i]),
-    first_unsubscribed_at: first![i] ?? null,
-    evidence_idx: Number(evidenceIdx![i]),
-  }));
+  const rows = result.yieldRowObjectJs();
+  while (true) {
+    let next: IteratorResult<Record<string, unknown>[]>;
+    try {
+      next = await rows.next();
+    } catch (error) {
+      throw failed(error);
+    }
+    if (next.done) return;
+    yield next.value as T[];
+  }
+}
+
+/** Discrepancy rows as reports/discrepancies.sql streams them; account lists arrive joined with ';'. */
+async function* streamDiscrepancies(
+  warehouse: Warehouse,
+  params: { group: string | null; limit: number | null },
+): AsyncGenerator<DiscrepancyRow[]> {
+  type Text = Record<(typeof DISCREPANCY_COLUMNS)[number] | 'evidence_idx', string | null>;
+  const list = (text: string | null) => (text ? text.split(LIST_SEPARATOR) : []);
+  for await (const batch of streamRows<Text>(warehouse, 'discrepancies', params)) {
+    yield batch.map((r) => ({
+      run_id: r.run_id!,
+      group_id: r.group_id!,
+      policy: r.policy!,
+      kind: r.kind!,
+      email_norm: r.email_norm!,
+      present_in: list(r.present_in),
+      missing_from: list(r.missing_from),
+      first_unsubscribed_at: r.first_unsubscribed_at ?? null,
+      evidence_idx: r.evidence_idx === null ? -1 : Number(r.evidence_idx),
+    }));
+  }
+}
+
+async function collect<T>(batches: AsyncIterable<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const batch of batches) for (const item of batch) all.push(item);
+  return all;
 }

@@ -1,6 +1,6 @@
 -- report: teardown
--- purpose: drops the temp objects setup.sql and evidence_build.sql created, so a caller that
--- keeps the connection (nightly) is left as it was.
+-- purpose: drops the temp objects setup.sql, addresses.sql and evidence_build.sql created, so a
+-- caller that keeps the connection (nightly) is left as it was.
 DROP TABLE IF EXISTS report_params;
 DROP TABLE IF EXISTS report_accounts;
 DROP TABLE IF EXISTS report_addresses;

@@ -104,8 +104,40 @@
     for (const [term, value] of rows) list.append(h('dt', { text: term }), h('dd', { text: value }));
   }
 
+  /**
+   * When the page holds only the first rows of a table (`discrepancies` or `rejects`): what it
+   * shows and where the rest are; null when it holds them all.
+   */
+  function truncation(table) {
+    const shown = data[table].length;
+    const total = data.totals[table];
+    if (shown >= total) return null;
+    const noun = table === 'discrepancies' ? 'discrepancies' : 'rejected raw values';
+    return `This page shows the first ${fmt(shown)} of ${fmt(total)} ${noun}; ${table}.csv beside this file holds all of them.`;
+  }
+
+  /** The truncation as a banner (top of the page, every view) or a notice (atop its table's view). */
+  function truncationNotice(table, where) {
+    const text = truncation(table);
+    if (text === null) return null;
+    const props =
+      where === 'banner'
+        ? { className: 'banner warning', role: 'status', 'data-banner': `truncated-${table}` }
+        : { className: 'notice', 'data-notice': `truncated-${table}` };
+    return h('div', props, [
+      h('strong', { text }),
+      table === 'discrepancies'
+        ? 'They are the first rows of the CSV (by group, kind and address). The counts, charts and per-pair tables count every discrepancy; search, filters and sorting here see only the rows on this page. unsub-recon report --group ID writes a page of one group.'
+        : 'They are the first rows of the CSV (by account, reason and raw value); search, filters and sorting here see only these rows.',
+    ]);
+  }
+
   function renderBanners() {
     const box = document.getElementById('banners');
+    for (const table of ['discrepancies', 'rejects']) {
+      const notice = truncationNotice(table, 'banner');
+      if (notice !== null) box.append(notice);
+    }
     for (const group of data.groups) {
       if (group.allowedIncomplete) {
         box.append(
@@ -169,7 +201,7 @@
     section.append(h('h2', { text: 'Summary' }));
     section.append(
       h('p', {
-        text: `${fmt(data.discrepancies.length)} discrepancies in ${data.groups.length} group(s); ${fmt(data.rejects.length)} rejected raw values.`,
+        text: `${fmt(data.totals.discrepancies)} discrepancies in ${data.groups.length} group(s); ${fmt(data.totals.rejects)} rejected raw values.`,
       }),
     );
     const cards = h('div', { className: 'cards' });
@@ -499,6 +531,8 @@
         text: 'One row per group and address out of agreement. missing: some members hold the address and others lack it (a patch adds it). extra: in a mirror group, targets hold an address the source lacks. Select an address for its evidence.',
       }),
     );
+    const notice = truncationNotice('discrepancies', 'view');
+    if (notice !== null) section.append(notice);
     const panel = h('section', { className: 'panel', id: 'evidence', hidden: true, 'aria-live': 'polite' });
     const memberOptions = accounts.map((id, i) => [String(i), id]);
     const table = dataTable({
@@ -707,6 +741,8 @@
         text: 'Raw values that are not usable addresses, exactly as the provider sent them, with the reason. They are never diffed or patched.',
       }),
     );
+    const notice = truncationNotice('rejects', 'view');
+    if (notice !== null) section.append(notice);
     const reasons = [...new Set(data.rejects.map((r) => r[2]))].sort();
     const used = [...new Set(data.rejects.map((r) => r[0]))].sort((a, b) => a - b);
     section.append(
@@ -886,11 +922,11 @@
   renderMeta();
   renderBanners();
   addView('summary', 'Summary', buildSummary);
-  addView('discrepancies', `Discrepancies (${fmt(data.discrepancies.length)})`, buildDiscrepancies);
-  addView('rejects', `Rejects (${fmt(data.rejects.length)})`, buildRejects);
+  addView('discrepancies', `Discrepancies (${fmt(data.totals.discrepancies)})`, buildDiscrepancies);
+  addView('rejects', `Rejects (${fmt(data.totals.rejects)})`, buildRejects);
   addView('completeness', 'Completeness', buildCompleteness);
   addView('config', 'Configuration', buildConfig);
-  showView(data.discrepancies.length > 0 ? 'summary' : 'completeness');
+  showView(data.totals.discrepancies > 0 ? 'summary' : 'completeness');
   document.documentElement.dataset.ready = 'true';
   performance.mark('report-rendered');
   // The first frame with the report in it has been painted once this timer runs (bench/report.ts).

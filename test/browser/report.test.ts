@@ -6,13 +6,18 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../extractors/core/config.js';
 import {
   type ExpectedDiscrepancy,
   type GroundTruth,
   groundTruth,
 } from '../../extractors/core/scenario/truth.js';
+import { Warehouse } from '../../extractors/core/warehouse.js';
 import { envName, type Sandbox, startSandbox } from '../../pipelines/sandbox.js';
+import { FORMULA_LEAD } from '../../reports/csv.js';
+import { type WriteReportResult, writeReport } from '../../reports/index.js';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
 import { ensureChromium, openReport, type PageWindow, type ReportBrowser } from './browser.js';
 
@@ -64,6 +69,9 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
+/** The warehouse the first suite builds; the capped-page suite reports on it again. */
+const MAIN_WAREHOUSE = 'report.duckdb';
+
 /** How the page writes an instant: `2025-04-13 04:00:00 UTC`. */
 const shown = (iso: string | null) =>
   iso === null ? 'no time given' : iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
@@ -75,7 +83,7 @@ describe('HTML report', () => {
   const page = () => browser.page;
 
   beforeAll(async () => {
-    report = await buildReport(path.join(sandbox.dir, 'report.duckdb'));
+    report = await buildReport(path.join(sandbox.dir, MAIN_WAREHOUSE));
     truth = groundTruth(sandbox.scenario);
     browser = await openReport(report.files.html);
   }, 300_000);
@@ -376,6 +384,124 @@ describe('HTML report after transform --allow-incomplete', () => {
       (tr) => tr.querySelectorAll('td')[2]?.textContent,
     );
     expect(state).toBe('failed');
+    expect(browser.requests).toEqual([]);
+    expect(browser.consoleErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+  });
+});
+
+describe('HTML report holding only the first rows (htmlLimit 3)', () => {
+  const LIMIT = 3;
+  let capped: WriteReportResult;
+  let truth: GroundTruth;
+  let browser: ReportBrowser;
+  const fmt = (n: number) => n.toLocaleString('en-US');
+
+  beforeAll(async () => {
+    // The same warehouse as the first suite, reported again through writeReport with a small limit.
+    truth = groundTruth(sandbox.scenario);
+    const config = loadConfig(sandbox.configFile, { env: sandbox.env });
+    const warehouse = await Warehouse.open(path.join(sandbox.dir, MAIN_WAREHOUSE), {
+      mode: 'read',
+      command: 'test',
+    });
+    try {
+      capped = await writeReport({
+        warehouse,
+        runId: 'capped-report',
+        outDir: path.join(sandbox.dir, 'capped'),
+        config,
+        htmlLimit: LIMIT,
+      });
+    } finally {
+      await warehouse.close();
+    }
+    browser = await openReport(capped.files.html);
+    await browser.load();
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('says on every view, and in print, that the page holds the first rows and the CSVs all of them', async () => {
+    expect(truth.discrepancies.length).toBeGreaterThan(LIMIT);
+    expect(truth.rejects.length).toBeGreaterThan(LIMIT);
+    expect(capped.counts).toMatchObject({
+      discrepancies: truth.discrepancies.length,
+      rejects: truth.rejects.length,
+      htmlDiscrepancies: LIMIT,
+      htmlRejects: LIMIT,
+      htmlTruncated: true,
+    });
+    const page = browser.page;
+    const visibleBanners = () =>
+      page.$$eval('[data-banner^="truncated-"]', (els) =>
+        els
+          .filter((e) => e.offsetParent !== null)
+          .map((e) => [e.getAttribute('data-banner'), e.textContent ?? '']),
+      );
+    for (const view of ['summary', 'discrepancies', 'rejects', 'completeness', 'config']) {
+      await page.click(`#tab-${view}`);
+      const banners = await visibleBanners();
+      expect(banners.map(([name]) => name)).toEqual(['truncated-discrepancies', 'truncated-rejects']);
+      expect(banners[0]![1]).toContain(
+        `This page shows the first ${LIMIT} of ${fmt(truth.discrepancies.length)} discrepancies; discrepancies.csv beside this file holds all of them.`,
+      );
+      expect(banners[1]![1]).toContain(
+        `This page shows the first ${LIMIT} of ${fmt(truth.rejects.length)} rejected raw values; rejects.csv beside this file holds all of them.`,
+      );
+    }
+    await page.emulateMedia({ media: 'print' });
+    try {
+      expect((await visibleBanners()).map(([name]) => name)).toEqual([
+        'truncated-discrepancies',
+        'truncated-rejects',
+      ]);
+      // Each table's printed view starts with its own notice.
+      expect(await page.isVisible('#view-discrepancies [data-notice="truncated-discrepancies"]')).toBe(true);
+      expect(await page.isVisible('#view-rejects [data-notice="truncated-rejects"]')).toBe(true);
+    } finally {
+      await page.emulateMedia({ media: 'screen' });
+    }
+    expect(browser.requests).toEqual([]);
+    expect(browser.consoleErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('counts every discrepancy in the tabs and figures, and shows the first rows of discrepancies.csv', async () => {
+    const page = browser.page;
+    await browser.load();
+    expect(await page.textContent('#tab-discrepancies')).toBe(
+      `Discrepancies (${fmt(truth.discrepancies.length)})`,
+    );
+    expect(await page.textContent('#tab-rejects')).toBe(`Rejects (${fmt(truth.rejects.length)})`);
+    for (const group of sandbox.scenario.groups) {
+      const total = await page.textContent(`article[data-group="${group.id}"] [data-figure="total"] .value`);
+      expect(total).toBe(fmt(truth.discrepancies.filter((d) => d.groupId === group.id).length));
+    }
+
+    const csv = parse(readFileSync(capped.files.discrepancies, 'utf8'), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(csv).toHaveLength(truth.discrepancies.length);
+    await page.click('#tab-discrepancies');
+    expect(Number(await page.getAttribute('#discrepancies-count', 'data-matches'))).toBe(LIMIT);
+    const rows = await page.$$eval('#discrepancies tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    // The CSV neutralises formula-leading addresses with a leading '; the page shows them as they are.
+    const asInCsv = (address: string) => (FORMULA_LEAD.test(address) ? `'${address}` : address);
+    expect(rows.map((r) => [r[0], r[1], asInCsv(r[2]!)])).toEqual(
+      csv.slice(0, LIMIT).map((r) => [r.group_id, r.kind, r.email_norm]),
+    );
+
+    // A shown address still opens its evidence.
+    await page.click('#discrepancies tbody tr:first-child button.link');
+    expect(await page.textContent('#evidence-address')).toBe(rows[0]![2]);
+    expect(await page.$$eval('#evidence-table tbody tr', (trs) => trs.length)).toBeGreaterThan(0);
+
+    await page.click('#tab-rejects');
+    expect(Number(await page.getAttribute('#rejects-count', 'data-matches'))).toBe(LIMIT);
     expect(browser.requests).toEqual([]);
     expect(browser.consoleErrors).toEqual([]);
     expect(browser.pageErrors).toEqual([]);

@@ -28,7 +28,14 @@ interface ReportJson {
   transform_run_id: string;
   reportDir: string;
   files: { html: string; discrepancies: string; summary: string; rejects: string };
-  counts: { discrepancies: number; rejects: number; groups: number };
+  counts: {
+    discrepancies: number;
+    rejects: number;
+    groups: number;
+    htmlDiscrepancies: number;
+    htmlRejects: number;
+    htmlTruncated: boolean;
+  };
 }
 
 let transformRunId: string;
@@ -91,6 +98,10 @@ describe('report', () => {
       discrepancies: truth.discrepancies.length,
       rejects: truth.rejects.length,
       groups: sandbox.scenario.groups.length,
+      // Under the page's limit: index.html holds every row too.
+      htmlDiscrepancies: truth.discrepancies.length,
+      htmlRejects: truth.rejects.length,
+      htmlTruncated: false,
     });
     const db = await Warehouse.open(warehouse, { mode: 'read', command: 'test' });
     try {

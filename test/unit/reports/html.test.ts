@@ -57,6 +57,11 @@ function model(): ReportModel {
     ],
     completeness: [],
     evidence: { index: '{"runs":[],"requests":[]}', chunks: [`[[[0,"global",${JSON.stringify(HOSTILE)}]]]`] },
+    totals: {
+      discrepancies: 1,
+      byGroupKind: [{ group_id: 'g', kind: 'missing', discrepancies: 1 }],
+      rejects: 1,
+    },
   };
   return buildReportModel(inputs, {
     reportRunId: 'R1',

@@ -101,6 +101,14 @@ function inputs(): ReportInputs {
     rejects: [{ run_id: 'E1', account_id: 'retired', raw_value: 'bad', reason: 'missing_at' }],
     completeness: [completeness('b'), completeness('retired')],
     evidence: { index: '{"runs":["E1"],"requests":[]}', chunks: ['[[]]'] },
+    totals: {
+      discrepancies: 2,
+      byGroupKind: [
+        { group_id: 'ab', kind: 'extra', discrepancies: 1 },
+        { group_id: 'all', kind: 'missing', discrepancies: 1 },
+      ],
+      rejects: 1,
+    },
   };
 }
 
@@ -131,8 +139,8 @@ const config = summariseConfig({
   secrets: ['s3cret'],
 });
 
-const build = (groupFilter: string | null = null) =>
-  buildReportModel(inputs(), {
+const build = (groupFilter: string | null = null, from: ReportInputs = inputs()) =>
+  buildReportModel(from, {
     reportRunId: 'R1',
     generatedAt: new Date('2026-01-02T00:00:00Z'),
     groupFilter,
@@ -191,6 +199,29 @@ describe('buildReportModel', () => {
         [1, 1, 0, 1, 4, 25],
       ],
     });
+  });
+
+  it('takes every count from the SQL totals when the page holds only the first rows', () => {
+    // The page was cut after one discrepancy and no reject; the CSVs hold 250,001 and 7.
+    const cut = inputs();
+    cut.discrepancies = cut.discrepancies.slice(0, 1);
+    cut.rejects = [];
+    cut.totals = {
+      discrepancies: 250_001,
+      byGroupKind: [
+        { group_id: 'ab', kind: 'extra', discrepancies: 200_000 },
+        { group_id: 'ab', kind: 'missing', discrepancies: 50_000 },
+        { group_id: 'all', kind: 'missing', discrepancies: 1 },
+      ],
+      rejects: 7,
+    };
+    const { payload } = build(null, cut);
+    expect(payload.totals).toEqual({ discrepancies: 250_001, rejects: 7 });
+    expect(payload.discrepancies).toEqual([[1, 1, 'x@e.example', [1], [0], null, 0]]);
+    expect(payload.rejects).toEqual([]);
+    const [all, ab] = payload.groups;
+    expect(all).toMatchObject({ total: 1 });
+    expect(ab).toMatchObject({ total: 250_000, byKind: { missing: 50_000, extra: 200_000 } });
   });
 
   it('carries the evidence JSON text from SQL through unchanged, with the block size', () => {
