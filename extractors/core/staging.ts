@@ -123,6 +123,25 @@ function recordsColumn(recordsPath: readonly string[] | undefined): { type: stri
  * redacted (value layer) and appended to the batch's spool file as it is added. Measured in
  * bench/RESULTS.md, "staging". Call `close()` once; it loads what is left.
  */
+/** Rows per spool line when JavaScript serialises the records (see RawRowStager.add). */
+const ROWS_PER_LINE = 20_000;
+
+/** A spool line's columns: the page's lineage, and its rows' values from row `offset` on. */
+function lineColumns(page: StagedPage, rows: StagedPage['rows'], offset: number) {
+  return {
+    s: page.requestSeq,
+    p: page.page,
+    o: offset,
+    wf: page.window.from,
+    wt: page.window.to,
+    f: page.fetchedAt,
+    e: rows.map((row) => row.email),
+    t: rows.map((row) => row.rawTime),
+    x: rows.map((row) => row.rawExpires ?? null),
+    c: rows.map((row) => row.scope),
+  };
+}
+
 export class RawRowStager {
   private spool: { fd: number; file: string } | undefined;
   private buffered = 0;
@@ -143,12 +162,12 @@ export class RawRowStager {
     // parse returned rows: raw rows would otherwise be paired with the wrong lineage silently.
     this.insertSql = `INSERT INTO stage_raw_rows (run_id, account_id, provider, request_seq, window_from, window_to, page, row_no,
         fetched_at, raw, raw_time, raw_email, scope, raw_expires)
-      SELECT $run, $account, $provider, s, to_timestamp(wf / 1000), to_timestamp(wt / 1000), p, n,
+      SELECT $run, $account, $provider, s, to_timestamp(wf / 1000), to_timestamp(wt / 1000), p, o + n,
         to_timestamp(f / 1000), r, t, e, c, x
-        FROM (SELECT s, p, wf, wt, f, unnest(e) AS e, unnest(t) AS t, unnest(x) AS x, unnest(c) AS c,
+        FROM (SELECT s, p, o, wf, wt, f, unnest(e) AS e, unnest(t) AS t, unnest(x) AS x, unnest(c) AS c,
                 unnest(${records.expression}) AS r, unnest(range(len(e))) AS n
                 FROM read_json($file, format = 'newline_delimited', maximum_object_size = $maxObject,
-                  columns = {s: 'INTEGER', p: 'INTEGER', wf: 'BIGINT', wt: 'BIGINT', f: 'BIGINT',
+                  columns = {s: 'INTEGER', p: 'INTEGER', o: 'INTEGER', wf: 'BIGINT', wt: 'BIGINT', f: 'BIGINT',
                     e: 'VARCHAR[]', t: 'VARCHAR[]', x: 'VARCHAR[]', c: 'VARCHAR[]', ${records.type}})
                 WHERE CASE WHEN len(${records.expression}) = len(e) THEN true
                   ELSE error('staging: request ' || s || ' holds ' || coalesce(len(${records.expression}), 0)
@@ -177,20 +196,15 @@ export class RawRowStager {
   add(page: StagedPage): void {
     const rows = page.rows;
     if (rows.length === 0) return;
-    const columns = {
-      s: page.requestSeq,
-      p: page.page,
-      wf: page.window.from,
-      wt: page.window.to,
-      f: page.fetchedAt,
-      e: rows.map((row) => row.email),
-      t: rows.map((row) => row.rawTime),
-      x: rows.map((row) => row.rawExpires ?? null),
-      c: rows.map((row) => row.scope),
-    };
-    let line: string;
     if (this.recordsPath === undefined) {
-      line = JSON.stringify({ ...columns, r: rows.map((row) => row.record) });
+      // An unpaged provider's answer can hold millions of rows: one line per slice of them keeps
+      // each line far below V8's longest string (~512 M characters) and DuckDB's object limit.
+      for (let offset = 0; offset < rows.length; offset += ROWS_PER_LINE) {
+        const slice = rows.slice(offset, offset + ROWS_PER_LINE);
+        this.append(
+          JSON.stringify({ ...lineColumns(page, slice, offset), r: slice.map((row) => row.record) }),
+        );
+      }
     } else {
       if (page.body === undefined) {
         throw new TypeError(
@@ -200,16 +214,19 @@ export class RawRowStager {
       // A raw CR or LF can only be whitespace between tokens of valid JSON (the parse accepted
       // this text), so turning them into spaces keeps the answer one line without changing it.
       const body = /[\r\n]/.test(page.body) ? page.body.replace(/[\r\n]/g, ' ') : page.body;
-      const head = JSON.stringify(columns);
-      line = `${head.slice(0, -1)},"b":${body}}`;
+      const head = JSON.stringify(lineColumns(page, rows, 0));
+      this.append(`${head.slice(0, -1)},"b":${body}}`);
     }
+    this.buffered += rows.length;
+  }
+
+  private append(line: string): void {
     if (line.length > this.longestLine) this.longestLine = line.length;
     if (this.spool === undefined) {
       const file = path.join(this.spoolDir, `batch-${++this.batches}.ndjson`);
       this.spool = { fd: openSync(file, 'w'), file };
     }
     writeAll(this.spool.fd, Buffer.from(`${this.redactValues(line)}\n`));
-    this.buffered += rows.length;
   }
 
   /**

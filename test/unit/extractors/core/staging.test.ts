@@ -139,6 +139,20 @@ describe('RawRowStager', () => {
     expect(await stage(PAGES, { recordsPath: RECORDS_PATH }, 1)).toEqual(serialised);
   });
 
+  it('stages an unpaged answer of more rows than one spool line holds, every row once and in order', async () => {
+    // 45,001 rows: three spool lines of the serialised path (20,000 rows each at most).
+    const big = answer(
+      Array.from({ length: 45_001 }, (_, i) => ({ email: `u${i}@example.com`, time: null, i })),
+    );
+    const rows = await stage([big], {});
+    expect(rows).toHaveLength(45_001);
+    expect(rows.map((r) => r.row_no)).toEqual(Array.from({ length: 45_001 }, (_, i) => i));
+    expect(
+      rows.every((r, i) => r.raw_email === `u${i}@example.com` && (r.raw as { i: number }).i === i),
+    ).toBe(true);
+    expect(new Set(rows.map((r) => `${r.request_seq}/${r.page}`))).toEqual(new Set(['10/1']));
+  });
+
   it('keeps a pretty-printed answer (line breaks between tokens) one record per row', async () => {
     const page = PAGES[0]!;
     const pretty = {
