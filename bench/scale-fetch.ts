@@ -34,8 +34,10 @@ export interface AccountPlan {
 export interface FetchResult {
   seconds: number;
   requests: number;
+  /** Requests sent again after a reset socket (as the pipeline's engine does). */
+  retries: number;
   bytes: number;
-  byAccount: Record<string, { requests: number; bytes: number; seconds: number }>;
+  byAccount: Record<string, { requests: number; retries: number; bytes: number; seconds: number }>;
 }
 
 interface PageRow {
@@ -104,38 +106,55 @@ export async function plannedRequests(
   return plans;
 }
 
+/** Socket-level failures the pipeline's engine retries (e.g. a kept-alive socket the server closed). */
+const RETRIED_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const MAX_ATTEMPTS = 5;
+
 /** Sends one account's requests with its concurrency (workers over windows, as the engine does). */
 async function fetchAccount(
   plan: AccountPlan,
-): Promise<{ requests: number; bytes: number; seconds: number }> {
+): Promise<{ requests: number; retries: number; bytes: number; seconds: number }> {
   const agent = new Agent();
   const workers = pLimit(Math.max(1, plan.account.rateLimit.concurrency));
   let requests = 0;
+  let retries = 0;
   let bytes = 0;
   const started = performance.now();
+  const send = async (spec: RequestSpec): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await request(spec.url, {
+          method: spec.method,
+          dispatcher: agent,
+          ...(spec.headers ? { headers: spec.headers } : {}),
+          ...(spec.body !== undefined ? { body: spec.body } : {}),
+        });
+        // Read to the end and throw away: what the limit pays for is the transfer only.
+        let read = 0;
+        for await (const chunk of res.body) read += (chunk as Buffer).length;
+        if (res.statusCode >= 300) throw new Error(`${plan.account.id}: HTTP ${res.statusCode}`);
+        bytes += read;
+        requests += 1;
+        return;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= MAX_ATTEMPTS || code === undefined || !RETRIED_CODES.has(code)) throw error;
+        retries += 1;
+      }
+    }
+  };
   try {
     await Promise.all(
       plan.windows.map((specs) =>
         workers(async () => {
-          for (const spec of specs) {
-            const res = await request(spec.url, {
-              method: spec.method,
-              dispatcher: agent,
-              ...(spec.headers ? { headers: spec.headers } : {}),
-              ...(spec.body !== undefined ? { body: spec.body } : {}),
-            });
-            // Read to the end and throw away: what the limit pays for is the transfer only.
-            for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-            if (res.statusCode >= 300) throw new Error(`${plan.account.id}: HTTP ${res.statusCode}`);
-            requests += 1;
-          }
+          for (const spec of specs) await send(spec);
         }),
       ),
     );
   } finally {
     await agent.close();
   }
-  return { requests, bytes, seconds: (performance.now() - started) / 1000 };
+  return { requests, retries, bytes, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Every account at once, as `nightly` extracts them. */
@@ -147,6 +166,7 @@ export async function bareFetch(plans: readonly AccountPlan[]): Promise<FetchRes
   return {
     seconds,
     requests: results.reduce((n, r) => n + r.requests, 0),
+    retries: results.reduce((n, r) => n + r.retries, 0),
     bytes: results.reduce((n, r) => n + r.bytes, 0),
     byAccount,
   };

@@ -103,7 +103,7 @@ function limitTable(sizes: readonly Measured[]): string {
     const kinds = diff.byKind.map((k) => `${k.group_id} ${k.kind} ${n(Number(k.hand))}`).join(', ');
     const size = n(f.rowsPerAccount);
     lines.push(
-      `| ${size} | extract (fetch, parse, stage) | ${s(extract)} | bare undici loop: the same ${n(fetch.requests)} requests (the nightly made ${n(requests)}, ${n(retries)} retries), ${mib(fetch.bytes)} read (the nightly: ${mib(f.limits.pipelineBytes)}), answers discarded | ${s(fetch.seconds)} | **${ratio(extract, fetch.seconds)}** |`,
+      `| ${size} | extract (fetch, parse, stage) | ${s(extract)} | bare undici loop: the same ${n(fetch.requests)} requests (${n(fetch.retries)} sent again after a reset socket; the nightly made ${n(requests)}, ${n(retries)} retries), ${mib(fetch.bytes)} read (the nightly: ${mib(f.limits.pipelineBytes)}), answers discarded | ${s(fetch.seconds)} | **${ratio(extract, fetch.seconds)}** |`,
       `| ${size} | extract | ${s(extract)} | that loop + DuckDB \`read_json\` loading the same ${n(load.rows)} rows (${mib(load.fileBytes)} of NDJSON) into \`stage_raw_rows\` (${s(load.seconds)}) | ${s(fetchAndLoad)} | **${ratio(extract, fetchAndLoad)}** |`,
       `| ${size} | transform (every table, audits, publish) | ${s(transform)} | one hand-written statement: the same ${n(diff.rows)} discrepancies (${kinds}) from the staged rows, equal to the view row for row | ${s(diff.seconds)} | **${ratio(transform, diff.seconds)}** |`,
     );
