@@ -10,10 +10,11 @@
  * Rows come back through `Warehouse.allJson`: timestamps as ISO 8601 UTC strings, BIGINT as
  * strings, lists as arrays, JSON columns parsed.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { DuckDBResult } from '@duckdb/node-api';
 import { UnsubReconError, WarehouseError } from '../extractors/core/errors.js';
+import { locateSource } from '../extractors/core/source-files.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
 import { type DISCREPANCY_COLUMNS, LIST_SEPARATOR } from './csv.js';
 
@@ -180,16 +181,13 @@ export interface ReportSession {
   rejectBatches(): AsyncGenerator<RejectRow[]>;
 }
 
-/** tsc does not copy `.sql` files: the compiled module reads them from the source tree. */
+/** The folder of the report's SQL and assets (beside this module, or in the source tree of a dist build). */
 export function reportsSourceDir(): string {
-  const candidates = [new URL('./', import.meta.url), new URL('../../reports/', import.meta.url)].map((u) =>
-    fileURLToPath(u),
-  );
-  const found = candidates.find((dir) => existsSync(`${dir}/discrepancies.sql`));
+  const { found, candidates } = locateSource(import.meta.url, './discrepancies.sql');
   if (found === undefined) {
     throw new ReportError(`report SQL not found; looked in ${candidates.join(', ')}`);
   }
-  return found;
+  return path.dirname(found);
 }
 
 const sqlCache = new Map<string, string>();
