@@ -33,6 +33,7 @@ import { NotifyError, type NotifyResult, postSummary } from './notify.js';
 import { formatTable, type Output } from './output.js';
 import { loadPatch } from './patch/format.js';
 import { type PlanResult, planPatches } from './plan.js';
+import type { TargetResult } from './replay/apply.js';
 import { replayInRun } from './replay.js';
 import { RunDirectory, SUMMARY } from './run-dir.js';
 import { sqlFile } from './sql/files.js';
@@ -409,16 +410,11 @@ export interface ReplaySummary {
     patchDir: string;
     replay_run_id: string;
     verify_runs: { extract: string | null; transform: string | null };
-    targets: Array<{
-      target: string;
-      rows: number;
-      sent: number;
-      succeeded: number;
-      already: number;
-      failed: number;
-      skipped: number;
-      converged: boolean | null;
-    }>;
+    targets: Array<
+      Pick<TargetResult, 'target' | 'rows' | 'sent' | 'succeeded' | 'already' | 'failed' | 'skipped'> & {
+        converged: boolean | null;
+      }
+    >;
   }>;
   problems: string[];
 }
@@ -490,6 +486,20 @@ function patchSummary(plan: PlanResult | undefined): NightlySummary['patches'] {
   return { files, rows: files.reduce((n, f) => n + f.rows, 0) };
 }
 
+/** What run.log and the summary both say of one account's extraction. */
+function extractionCounts(r: AccountExtraction) {
+  return {
+    account: r.accountId,
+    provider: r.provider,
+    mode: r.mode,
+    status: r.status,
+    windows: r.windows,
+    requests: r.requests,
+    retries: r.retries,
+    rows: r.rows,
+  };
+}
+
 async function extractAndTransform(
   warehouse: Warehouse,
   runId: string,
@@ -522,18 +532,7 @@ async function extractAndTransform(
     for (const r of results) {
       runDir.log(
         'account',
-        {
-          account: r.accountId,
-          provider: r.provider,
-          mode: r.mode,
-          status: r.status,
-          windows: r.windows,
-          requests: r.requests,
-          retries: r.retries,
-          rows: r.rows,
-          ms: r.durationMs,
-          error: r.error,
-        },
+        { ...extractionCounts(r), ms: r.durationMs, error: r.error },
         r.status === 'complete' ? 'info' : 'error',
       );
     }
@@ -578,14 +577,7 @@ async function extractAndTransform(
   }
 
   const accounts: AccountSummary[] = extracted.map((r) => ({
-    account: r.accountId,
-    provider: r.provider,
-    mode: r.mode,
-    status: r.status,
-    windows: r.windows,
-    requests: r.requests,
-    retries: r.retries,
-    rows: r.rows,
+    ...extractionCounts(r),
     new_suppressions: newByAccount.get(r.accountId) ?? 0,
     seconds: round(r.durationMs / 1000),
     error: r.error === null ? null : redact(r.error),
