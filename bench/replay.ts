@@ -78,7 +78,7 @@ async function benchProvider(dir: string, account: ReturnType<typeof generateSce
       source_unsubscribed_at: '',
     }));
     const folder = path.join(dir, account.id, 'patches', 'bench');
-    writePatchFolder(
+    await writePatchFolder(
       folder,
       {
         run_id: runId,

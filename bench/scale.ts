@@ -28,11 +28,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../extractors/core/config.js';
-import { Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, isMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import type { NightlySummary } from '../pipelines/nightly.js';
 import { type Sandbox, startSandbox } from '../pipelines/sandbox.js';
-import { DEFAULT_MEMORY_LIMIT } from '../transforms/run.js';
 import { writeSection } from './results.js';
 import type { FetchResult } from './scale-fetch.js';
 import { scaleMarkdown } from './scale-markdown.js';
@@ -60,9 +59,9 @@ const LEFT_OUT = 'sendgrid-v3';
  * keeps its demo polite; real providers' limits are discussed in the results).
  */
 const RATE_LIMIT = { requestsPerSecond: 10_000, concurrency: 4 };
-/** The transform's DuckDB memory limit, given to the child and to the diff limit alike. */
-const MEMORY_LIMIT = process.env.UNSUB_RECON_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
-if (!/^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$/i.test(MEMORY_LIMIT)) {
+/** The heavy steps' DuckDB memory limit (transform, plan), given to the child and to the diff limit alike. */
+const MEMORY_LIMIT = configuredMemoryLimit();
+if (!isMemoryLimit(MEMORY_LIMIT)) {
   throw new Error(`UNSUB_RECON_MEMORY_LIMIT "${MEMORY_LIMIT}": expected a size such as 1.5GB`);
 }
 

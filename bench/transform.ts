@@ -24,10 +24,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, parseConfig } from '../extractors/core/config.js';
-import { Warehouse } from '../extractors/core/warehouse.js';
+import { DEFAULT_MEMORY_LIMIT, isMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import { transformInRun } from '../pipelines/transform.js';
-import { DEFAULT_MEMORY_LIMIT, type StepTiming } from '../transforms/run.js';
+import type { StepTiming } from '../transforms/run.js';
 import { mib, writeSection } from './results.js';
 
 const SIZES = (process.env.BENCH_TRANSFORM_SIZES ?? '1000000,5000000,10000000')
@@ -36,7 +36,7 @@ const SIZES = (process.env.BENCH_TRANSFORM_SIZES ?? '1000000,5000000,10000000')
   .filter((n) => Number.isInteger(n) && n > 0);
 /** The limits' memory: their ordered list aggregates cannot spill (see the markdown below). */
 const HAND_MEMORY_LIMIT = process.env.BENCH_HAND_MEMORY_LIMIT ?? '4GB';
-if (!/^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$/i.test(HAND_MEMORY_LIMIT)) {
+if (!isMemoryLimit(HAND_MEMORY_LIMIT)) {
   throw new Error(`BENCH_HAND_MEMORY_LIMIT "${HAND_MEMORY_LIMIT}": expected a size such as 4GB`);
 }
 const GROUP = 'brand';

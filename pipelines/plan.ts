@@ -17,24 +17,31 @@
  * `migrate`); the files go to `<outDir>/<run_id>/patches/<group>/`, written in a hidden folder
  * and renamed into place, so a failed plan leaves no half-written patch and an earlier
  * directory is never rewritten.
+ *
+ * Memory does not grow with the rows: a group's numbers (and so its refusals) come from
+ * aggregate queries before anything is written; then each op's rows stream from DuckDB a chunk
+ * at a time, ordered by target, and are written, hashed and counted as they pass. Both read the
+ * same candidate definitions (temp macros, pipelines/sql/plan/*_candidates.sql), and every file
+ * must hold exactly the rows counted.
  */
 import path from 'node:path';
-import { listValue } from '@duckdb/node-api';
+import { type DuckDBListValue, listValue } from '@duckdb/node-api';
 import type { Config, GroupConfig } from '../extractors/core/config.js';
 import { PatchError, UnsubReconError, UsageError } from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
 import type { ProviderId } from '../extractors/core/types.js';
-import { Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, type SqlValue, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import { formatTable, type Output } from './output.js';
 import {
-  type PatchFileContent,
+  createPatchFolder,
   type PatchFileEntry,
+  type PatchFileWriter,
   type PatchManifest,
+  type PatchOp,
   type PatchRow,
   patchFileName,
   type TargetCheck,
-  writePatchFolder,
 } from './patch/format.js';
 import { sqlFile } from './sql/files.js';
 
@@ -114,23 +121,32 @@ export interface PlanResult {
   groups: GroupPlan[];
 }
 
+/** A row of plan/adds.sql: one address to add to one target. */
 interface AddCandidate {
   target_account: string;
   email: string;
-  email_norm: string;
   present_in: string[];
   first_unsubscribed_at: string | null;
   diff_run_id: string;
 }
 
+/** A row of plan/deletes.sql: one planned delete at one target. */
 interface DeleteCandidate {
   target_account: string;
   email: string;
-  email_norm: string;
   diff_run_id: string;
   tracked: boolean;
   added_by_run: string | null;
   added_by_patch: string | null;
+}
+
+/** What the SQL of one group's candidates is given (plan/add_candidates.sql, delete_candidates.sql). */
+interface CandidateParams {
+  group: string;
+  scope: string;
+  source: string | null;
+  targets: DuckDBListValue;
+  [name: string]: SqlValue;
 }
 
 /**
@@ -143,15 +159,24 @@ export async function planPatches(options: PlanOptions): Promise<PlanResult> {
   const now = options.now ?? new Date();
   const patchRoot = path.resolve(options.outDir ?? config.outDir, runId, 'patches');
   await requireTransformTables(warehouse);
-  const groups: GroupPlan[] = [];
-  for (const group of options.groups) {
-    const plan = await planGroup(warehouse, config, group, options);
-    if (plan.result.status === 'planned') {
-      plan.result.patchDir = writeGroupFolder(patchRoot, runId, now, group, plan);
-    }
-    groups.push(plan.result);
+  await warehouse.run(sqlFile('plan', 'add_candidates'));
+  await warehouse.run(sqlFile('plan', 'delete_candidates'));
+  try {
+    // The candidates' ORDER BY is DuckDB's to buffer: under the heavy steps' limit it spills.
+    return await warehouse.withSettings({ memoryLimit: configuredMemoryLimit() }, async () => {
+      const groups: GroupPlan[] = [];
+      for (const group of options.groups) {
+        const plan = await planGroup(warehouse, config, group, options);
+        if (plan.result.status === 'planned') {
+          plan.result.patchDir = await writeGroupFolder(warehouse, patchRoot, runId, now, group, plan);
+        }
+        groups.push(plan.result);
+      }
+      return { run_id: runId, patchRoot, groups };
+    });
+  } finally {
+    await warehouse.run(sqlFile('plan', 'teardown'));
   }
-  return { run_id: runId, patchRoot, groups };
 }
 
 async function requireTransformTables(warehouse: Warehouse): Promise<void> {
@@ -168,9 +193,19 @@ async function requireTransformTables(warehouse: Warehouse): Promise<void> {
 
 interface GroupWork {
   result: GroupPlan;
-  rows: Map<string, PatchRow[]>; // file name → rows
   checks: TargetCheck[];
   deleteRule: PatchManifest['delete_rule'];
+  params: CandidateParams;
+  /** Set by --delete-foreign: deletes.sql also returns the entries unsub-recon did not add. */
+  foreign: boolean;
+}
+
+/** Candidates of one target, counted before any row is read (plan/add_counts.sql, delete_counts.sql). */
+interface TargetCounts {
+  adds: number;
+  tracked: number;
+  untracked: number;
+  listSize: number;
 }
 
 async function planGroup(
@@ -199,9 +234,10 @@ async function planGroup(
   };
   const work: GroupWork = {
     result,
-    rows: new Map(),
     checks: [],
     deleteRule: !deletesPlanned ? 'none' : options.deleteForeign ? 'foreign' : 'tracked',
+    params: { group: group.id, scope: group.scope, source, targets: listValue(targets) },
+    foreign: options.deleteForeign ?? false,
   };
   if (options.deleteForeign && group.policy === 'union') {
     result.notes.push(`--delete-foreign has no effect on union group ${group.id}: union groups only add`);
@@ -246,23 +282,10 @@ async function planGroup(
     );
   }
 
-  const params = { group: group.id, scope: group.scope, source, targets: listValue(targets) };
-  const adds = await warehouse.allJson<AddCandidate>(sqlFile('plan', 'adds'), params);
-  const deletes = deletesPlanned
-    ? await warehouse.allJson<DeleteCandidate>(sqlFile('plan', 'deletes'), params)
-    : [];
-  const sizes = new Map(
-    (
-      await warehouse.allJson<{ account_id: string; list_size: string }>(sqlFile('plan', 'list_sizes'), {
-        scope: group.scope,
-        targets: listValue(targets),
-      })
-    ).map((r) => [r.account_id, Number(r.list_size)]),
-  );
-
+  const counts = await countCandidates(warehouse, work.params, deletesPlanned);
   for (const target of targets) {
     const provider = config.accounts.find((a) => a.id === target)!.provider;
-    planTarget(work, group, target, provider, adds, deletes, sizes.get(target) ?? 0, options);
+    planTarget(work, group, target, provider, counts(target), options);
   }
   const deleteCandidates = result.targets.reduce((n, t) => n + t.deletes + t.manual, 0);
   if (deletesPlanned && source !== null && deleteCandidates > 0) {
@@ -283,84 +306,76 @@ async function planGroup(
   return work;
 }
 
-/** One target's rows (adds; deletes, or manual rows where it cannot delete) and its delete check. */
+/**
+ * Every planned target's counts: adds, delete candidates tracked or not (only when deletes are
+ * planned), list size. Aggregates only, so nothing grows with the rows.
+ */
+async function countCandidates(
+  warehouse: Warehouse,
+  params: CandidateParams,
+  deletesPlanned: boolean,
+): Promise<(target: string) => TargetCounts> {
+  const adds = await warehouse.allJson<{ target_account: string; adds: string }>(
+    sqlFile('plan', 'add_counts'),
+    params,
+  );
+  const deletes = deletesPlanned
+    ? await warehouse.allJson<{ target_account: string; tracked: string; untracked: string }>(
+        sqlFile('plan', 'delete_counts'),
+        params,
+      )
+    : [];
+  const sizes = await warehouse.allJson<{ account_id: string; list_size: string }>(
+    sqlFile('plan', 'list_sizes'),
+    { scope: params.scope, targets: params.targets },
+  );
+  return (target) => {
+    const deleteRow = deletes.find((d) => d.target_account === target);
+    return {
+      adds: Number(adds.find((a) => a.target_account === target)?.adds ?? 0),
+      tracked: Number(deleteRow?.tracked ?? 0),
+      untracked: Number(deleteRow?.untracked ?? 0),
+      listSize: Number(sizes.find((r) => r.account_id === target)?.list_size ?? 0),
+    };
+  };
+}
+
+/**
+ * One target's numbers (adds; deletes, or manual rows where it cannot delete), its delete check
+ * and the tracked-mirror note, from its counts; the rows are read when the files are written.
+ */
 function planTarget(
   work: GroupWork,
   group: GroupConfig,
   target: string,
   provider: ProviderId,
-  adds: readonly AddCandidate[],
-  deletes: readonly DeleteCandidate[],
-  listSize: number,
+  counts: TargetCounts,
   options: PlanOptions,
 ): void {
-  const source = group.policy === 'mirror' ? (group.source ?? null) : null;
-  const memberLabel = `group ${group.id}, ${group.policy}${source ? `, source ${source}` : ''}`;
   const capabilities = PROVIDERS[provider].capabilities;
-  const addRows: PatchRow[] = adds
-    .filter((a) => a.target_account === target)
-    .map((a) => ({
-      email: a.email,
-      op: 'add',
-      target_account: target,
-      reason: `missing from ${target}; held by ${a.present_in.join(', ')} (${memberLabel}; diff run ${a.diff_run_id})`,
-      source_accounts: a.present_in.join(';'),
-      source_unsubscribed_at: isoSeconds(a.first_unsubscribed_at),
-    }));
-  const mine = deletes.filter((d) => d.target_account === target);
-  const deleteRows: PatchRow[] = mine
-    .filter((d) => d.tracked || options.deleteForeign)
-    .map((d) => ({
-      email: d.email,
-      op: 'delete',
-      target_account: target,
-      reason: d.tracked
-        ? `extra: source ${source} no longer holds it; unsub-recon added it to ${target} (replay run ${d.added_by_run}, patch ${d.added_by_patch}; diff run ${d.diff_run_id})`
-        : `extra: source ${source} does not hold it; not added by unsub-recon, planned because of --delete-foreign (diff run ${d.diff_run_id})`,
-      source_accounts: source ?? '',
-      source_unsubscribed_at: '',
-    }));
-  const kept = mine.filter((d) => !d.tracked).length;
+  const planned = counts.tracked + (options.deleteForeign ? counts.untracked : 0);
+  const kept = counts.untracked;
   if (!options.deleteForeign && kept > 0) {
     const one = kept === 1;
     work.result.notes.push(
       `${target}: ${kept} entr${one ? 'y' : 'ies'} the source lacks ${one ? 'was' : 'were'} not added by unsub-recon and ${one ? 'is' : 'are'} kept (tracked-mirror rule; --delete-foreign would plan ${one ? 'it' : 'them'})`,
     );
   }
-  const manualRows = capabilities.canDelete
-    ? []
-    : deleteRows.map((row) => ({
-        ...row,
-        op: 'manual' as const,
-        reason: `manual, not replayed: ${row.reason}. ${provider} cannot delete it safely: ${capabilities.deleteCaveat ?? 'no safe delete'}`,
-      }));
-  const deleteFile = capabilities.canDelete ? deleteRows : [];
-  for (const [op, rows] of [
-    ['add', addRows],
-    ['delete', deleteFile],
-    ['manual', manualRows],
-  ] as const) {
-    if (rows.length > 0) work.rows.set(patchFileName(target, op), rows);
-  }
-  work.result.targets.push({
-    target,
-    provider,
-    adds: addRows.length,
-    deletes: deleteFile.length,
-    manual: manualRows.length,
-    list_size: listSize,
-  });
+  const deletes = capabilities.canDelete ? planned : 0;
+  const manual = capabilities.canDelete ? 0 : planned;
+  const listSize = counts.listSize;
+  work.result.targets.push({ target, provider, adds: counts.adds, deletes, manual, list_size: listSize });
   const check: TargetCheck = {
     target,
     list_size: listSize,
-    deletes: deleteFile.length,
-    manual: manualRows.length,
-    delete_fraction: listSize === 0 ? (deleteFile.length === 0 ? 0 : null) : deleteFile.length / listSize,
+    deletes,
+    manual,
+    delete_fraction: listSize === 0 ? (deletes === 0 ? 0 : null) : deletes / listSize,
     max_delete_fraction: group.maxDeleteFraction,
     max_deletes: group.maxDeletes ?? null,
   };
   work.checks.push(check);
-  if (deleteFile.length > 0) work.result.refusals.push(...deleteLimitProblems(group, check));
+  if (deletes > 0) work.result.refusals.push(...deleteLimitProblems(group, check));
 }
 
 /** The sudden-shrink guard: refuses when the source lost more than maxDeleteFraction of its list. */
@@ -416,33 +431,117 @@ function deleteLimitProblems(group: GroupConfig, check: TargetCheck): string[] {
   return problems;
 }
 
-function writeGroupFolder(
+/**
+ * Writes a planned group's folder: each op's rows are streamed from the warehouse in one query,
+ * ordered by target, and cut into one file per target as the target changes; the manifest lists
+ * the files by target, then add, delete, manual. Every file must hold exactly the rows counted
+ * when the group was planned (its numbers and checks are already in the manifest).
+ */
+async function writeGroupFolder(
+  warehouse: Warehouse,
   patchRoot: string,
   runId: string,
   now: Date,
   group: GroupConfig,
   work: GroupWork,
-): string {
+): Promise<string> {
   const final = path.join(patchRoot, group.id);
-  const files: PatchFileContent[] = work.result.targets.flatMap((target) =>
-    (['add', 'delete', 'manual'] as const).flatMap((op) => {
-      const rows = work.rows.get(patchFileName(target.target, op));
-      if (rows === undefined) return [];
-      const why = PROVIDERS[target.provider as ProviderId].capabilities.deleteCaveat ?? '';
-      return [
-        { target: target.target, provider: target.provider, op, rows, ...(op === 'manual' ? { why } : {}) },
-      ];
-    }),
-  );
+  const source = group.policy === 'mirror' ? (group.source ?? null) : null;
+  const memberLabel = `group ${group.id}, ${group.policy}${source ? `, source ${source}` : ''}`;
+  const targets = new Map(work.result.targets.map((t) => [t.target, t]));
+  const planOf = (target: string, op: PatchOp): TargetPlan => {
+    const plan = targets.get(target);
+    if (plan === undefined || rowsPlanned(plan, op) === 0) {
+      throw new PlanError(
+        `group ${group.id}: the warehouse returned ${op} rows for ${target}, for which none were counted; nothing written`,
+      );
+    }
+    return plan;
+  };
+
+  const writeFiles = async (writeFile: PatchFileWriter): Promise<PatchFileEntry[]> => {
+    const written = new Map<string, PatchFileEntry>();
+    if (work.result.targets.some((t) => t.adds > 0)) {
+      const adds = warehouse.streamJson<AddCandidate>(sqlFile('plan', 'adds'), work.params);
+      for await (const [target, batches] of runsByTarget(adds)) {
+        const plan = planOf(target, 'add');
+        const toRow = (a: AddCandidate): PatchRow => ({
+          email: a.email,
+          op: 'add',
+          target_account: target,
+          reason: `missing from ${target}; held by ${a.present_in.join(', ')} (${memberLabel}; diff run ${a.diff_run_id})`,
+          source_accounts: a.present_in.join(';'),
+          source_unsubscribed_at: isoSeconds(a.first_unsubscribed_at),
+        });
+        const entry = await writeFile({
+          target,
+          provider: plan.provider,
+          op: 'add',
+          rows: mapBatches(batches, toRow),
+        });
+        written.set(entry.path, entry);
+      }
+    }
+    if (work.result.targets.some((t) => t.deletes + t.manual > 0)) {
+      const deletes = warehouse.streamJson<DeleteCandidate>(sqlFile('plan', 'deletes'), {
+        ...work.params,
+        foreign: work.foreign,
+      });
+      for await (const [target, batches] of runsByTarget(deletes)) {
+        const provider = targets.get(target)?.provider as ProviderId | undefined;
+        const op =
+          provider !== undefined && !PROVIDERS[provider].capabilities.canDelete ? 'manual' : 'delete';
+        const plan = planOf(target, op);
+        const { capabilities } = PROVIDERS[plan.provider as ProviderId];
+        const toRow = (d: DeleteCandidate): PatchRow => {
+          const reason = d.tracked
+            ? `extra: source ${source} no longer holds it; unsub-recon added it to ${target} (replay run ${d.added_by_run}, patch ${d.added_by_patch}; diff run ${d.diff_run_id})`
+            : `extra: source ${source} does not hold it; not added by unsub-recon, planned because of --delete-foreign (diff run ${d.diff_run_id})`;
+          return {
+            email: d.email,
+            op,
+            target_account: target,
+            reason:
+              op === 'manual'
+                ? `manual, not replayed: ${reason}. ${plan.provider} cannot delete it safely: ${capabilities.deleteCaveat ?? 'no safe delete'}`
+                : reason,
+            source_accounts: source ?? '',
+            source_unsubscribed_at: '',
+          };
+        };
+        const entry = await writeFile({
+          target,
+          provider: plan.provider,
+          op,
+          rows: mapBatches(batches, toRow),
+          ...(op === 'manual' ? { why: capabilities.deleteCaveat ?? '' } : {}),
+        });
+        written.set(entry.path, entry);
+      }
+    }
+    return work.result.targets.flatMap((plan) =>
+      PATCH_OPS.flatMap((op) => {
+        const expected = rowsPlanned(plan, op);
+        const entry = written.get(patchFileName(plan.target, op));
+        if ((entry?.rows ?? 0) !== expected) {
+          throw new PlanError(
+            `group ${group.id}: ${patchFileName(plan.target, op)} got ${entry?.rows ?? 0} rows, ${expected} were counted; nothing written`,
+          );
+        }
+        return entry === undefined ? [] : [entry];
+      }),
+    );
+  };
+
   try {
-    work.result.files = writePatchFolder(
+    work.result.files = await createPatchFolder(
       final,
       {
         run_id: runId,
         created_at: now.toISOString(),
         group: group.id,
         policy: group.policy,
-        source: group.policy === 'mirror' ? (group.source ?? null) : null,
+        source,
         scope: group.scope,
         members: [...group.accounts],
         diff_run_id: work.result.diff_run_id,
@@ -451,13 +550,78 @@ function writeGroupFolder(
         source_shrink: work.result.source_shrink,
         checks: work.checks,
       },
-      files,
+      writeFiles,
     );
   } catch (error) {
     if (error instanceof PatchError) throw new PlanError(error.message, { cause: error });
     throw error;
   }
   return final;
+}
+
+/** The manifest's order of a target's files. */
+const PATCH_OPS = ['add', 'delete', 'manual'] as const satisfies readonly PatchOp[];
+
+function rowsPlanned(plan: TargetPlan, op: PatchOp): number {
+  return op === 'add' ? plan.adds : op === 'delete' ? plan.deletes : plan.manual;
+}
+
+/**
+ * Cuts a stream of row batches ordered by target into one run per target: yields the target and
+ * that run's batches, to be consumed before the next run is asked for (what the consumer leaves
+ * is skipped). Only a batch that holds the end of a run is sliced.
+ * @throws PlanError when a target's rows are not contiguous (the query's ORDER BY is missing).
+ */
+async function* runsByTarget<T extends { target_account: string }>(
+  batches: AsyncIterable<T[]>,
+): AsyncGenerator<[string, AsyncGenerator<T[]>]> {
+  const source = batches[Symbol.asyncIterator]();
+  let pending: T[] = [];
+  let exhausted = false;
+  const fill = async (): Promise<boolean> => {
+    while (pending.length === 0 && !exhausted) {
+      const next = await source.next();
+      if (next.done) exhausted = true;
+      else pending = next.value;
+    }
+    return pending.length > 0;
+  };
+  async function* run(target: string): AsyncGenerator<T[]> {
+    while (await fill()) {
+      if (pending.at(-1)!.target_account === target) {
+        const whole = pending;
+        pending = [];
+        yield whole;
+        continue;
+      }
+      const end = pending.findIndex((row) => row.target_account !== target);
+      const head = pending.slice(0, end);
+      pending = pending.slice(end);
+      if (head.length > 0) yield head;
+      return;
+    }
+  }
+  const seen = new Set<string>();
+  try {
+    while (await fill()) {
+      const target = pending[0]!.target_account;
+      if (seen.has(target))
+        throw new PlanError(`the rows of ${target} are not contiguous; expected them ordered by target`);
+      seen.add(target);
+      const rows = run(target);
+      yield [target, rows];
+      for await (const _skipped of rows);
+    }
+  } finally {
+    await source.return?.();
+  }
+}
+
+async function* mapBatches<T>(
+  batches: AsyncIterable<readonly T[]>,
+  toRow: (row: T) => PatchRow,
+): AsyncGenerator<PatchRow[]> {
+  for await (const batch of batches) yield batch.map(toRow);
 }
 
 /** `2024-05-01T10:00:00Z` from an ISO string with or without milliseconds; '' for null. */

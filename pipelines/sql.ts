@@ -167,12 +167,19 @@ function render(rows: ReadonlyArray<Record<string, unknown>>, columns: string[],
   }
 }
 
-/** RFC 4180: header row, CRLF-free quoting where needed; values byte-exact (no formula escaping). */
-export function toCsv(rows: ReadonlyArray<Record<string, unknown>>, columns: string[]): string {
+/**
+ * RFC 4180: header row (unless `header: false`: a later part of one file), CRLF-free quoting
+ * where needed; values byte-exact (no formula escaping).
+ */
+export function toCsv(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: string[],
+  options: { header?: boolean } = {},
+): string {
   return stringify(
     rows.map((row) => columns.map((c) => row[c])),
     {
-      header: true,
+      header: options.header ?? true,
       columns,
       record_delimiter: '\r\n',
       // csv-stringify stops quoting a bare CR or LF once record_delimiter is set; RFC 4180 needs it.

@@ -7,7 +7,7 @@
 import type { Config } from '../extractors/core/config.js';
 import { IncompleteDataError } from '../extractors/core/errors.js';
 import { createRedactor } from '../extractors/core/redact.js';
-import { Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import { runTransforms, type TransformOutcome } from '../transforms/run.js';
 import { formatTable, type Output } from './output.js';
@@ -33,7 +33,7 @@ export async function transformInRun(
     runId,
     now: new Date(),
     allowIncomplete: options.allowIncomplete ?? false,
-    memoryLimit: process.env.UNSUB_RECON_MEMORY_LIMIT || undefined,
+    memoryLimit: configuredMemoryLimit(),
     accounts: config.accounts.map((a) => ({
       id: a.id,
       provider: a.provider,

@@ -10,8 +10,8 @@
  * addresses byte-exact.
  */
 import { stringify } from 'csv-stringify/sync';
+import { writeNewFile } from '../extractors/core/write-file.js';
 import type { DiscrepancyRow, RejectRow, SummaryRow } from './queries.js';
-import { writeNewFile } from './write-file.js';
 
 /** What makes a cell a formula to a spreadsheet (OWASP), including the full-width forms. */
 export const FORMULA_LEAD = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;

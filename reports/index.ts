@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import type { Config } from '../extractors/core/config.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
+import { writeNewFile } from '../extractors/core/write-file.js';
 import {
   DISCREPANCY_COLUMNS,
   discrepancyCells,
@@ -26,7 +27,6 @@ import {
 import { reportHtmlPieces } from './html.js';
 import { buildReportModel, summariseConfig } from './model.js';
 import { HTML_DISCREPANCY_LIMIT, ReportError, withReportSession } from './queries.js';
-import { writeNewFile } from './write-file.js';
 
 export { HTML_DISCREPANCY_LIMIT, ReportError } from './queries.js';
 

@@ -12,8 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DuckDBResult } from '@duckdb/node-api';
-import { UnsubReconError, WarehouseError } from '../extractors/core/errors.js';
+import { UnsubReconError } from '../extractors/core/errors.js';
 import { locateSource } from '../extractors/core/source-files.js';
 import type { Warehouse } from '../extractors/core/warehouse.js';
 import { type DISCREPANCY_COLUMNS, LIST_SEPARATOR } from './csv.js';
@@ -287,7 +286,7 @@ export async function withReportSession<T>(
     return await fn({
       inputs,
       discrepancyBatches: () => streamDiscrepancies(warehouse, all),
-      rejectBatches: () => streamRows<RejectRow>(warehouse, 'rejects', all),
+      rejectBatches: () => warehouse.streamJson<RejectRow>(reportSql('rejects'), all),
     });
   } finally {
     await warehouse.run(reportSql('teardown'));
@@ -322,38 +321,6 @@ async function readTotals(warehouse: Warehouse, params: { group: string | null }
   };
 }
 
-/**
- * A report query's rows (all columns text or NULL), one DuckDB chunk at a time, from a streaming
- * result: DuckDB hands over the next chunk only when asked, so the rows never pile up in JS.
- */
-async function* streamRows<T>(
-  warehouse: Warehouse,
-  name: string,
-  params: Record<string, string | number | null>,
-): AsyncGenerator<T[]> {
-  const failed = (error: unknown) =>
-    new WarehouseError(`warehouse ${warehouse.file}: reports/${name}.sql: ${(error as Error).message}`, {
-      cause: error,
-    });
-  let result: DuckDBResult;
-  try {
-    result = await warehouse.connection.stream(reportSql(name), params);
-  } catch (error) {
-    throw failed(error);
-  }
-  const rows = result.yieldRowObjectJs();
-  while (true) {
-    let next: IteratorResult<Record<string, unknown>[]>;
-    try {
-      next = await rows.next();
-    } catch (error) {
-      throw failed(error);
-    }
-    if (next.done) return;
-    yield next.value as T[];
-  }
-}
-
 /** Discrepancy rows as reports/discrepancies.sql streams them; account lists arrive joined with ';'. */
 async function* streamDiscrepancies(
   warehouse: Warehouse,
@@ -361,7 +328,7 @@ async function* streamDiscrepancies(
 ): AsyncGenerator<DiscrepancyRow[]> {
   type Text = Record<(typeof DISCREPANCY_COLUMNS)[number] | 'evidence_idx', string | null>;
   const list = (text: string | null) => (text ? text.split(LIST_SEPARATOR) : []);
-  for await (const batch of streamRows<Text>(warehouse, 'discrepancies', params)) {
+  for await (const batch of warehouse.streamJson<Text>(reportSql('discrepancies'), params)) {
     yield batch.map((r) => ({
       run_id: r.run_id!,
       group_id: r.group_id!,

@@ -21,7 +21,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnsubReconError } from '../extractors/core/errors.js';
 import { locateSource } from '../extractors/core/source-files.js';
-import type { Warehouse } from '../extractors/core/warehouse.js';
+import { DEFAULT_MEMORY_LIMIT, isMemoryLimit, type Warehouse } from '../extractors/core/warehouse.js';
 
 /** The time formats 020_source_rows.sql knows (DuckDB's strptime wants a constant format). */
 export const SUPPORTED_TIME_FORMATS: readonly string[] = [
@@ -74,10 +74,8 @@ export interface TransformInputs {
   memoryLimit?: string | undefined;
 }
 
-/** Keeps the transform process near 2.5 GB of RSS with room for Node and DuckDB's overhead. */
-export const DEFAULT_MEMORY_LIMIT = '1.5GB';
-
-const MEMORY_LIMIT_FORMAT = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+/** 1.5GB: keeps the transform process near 2.5 GB of RSS with room for Node and DuckDB's overhead. */
+export { DEFAULT_MEMORY_LIMIT };
 
 /** An account whose latest extraction is not complete, and why. */
 export interface BlockedAccount {
@@ -199,7 +197,7 @@ export async function runTransforms(
     }
   }
   const memoryLimit = inputs.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-  if (!MEMORY_LIMIT_FORMAT.test(memoryLimit)) {
+  if (!isMemoryLimit(memoryLimit)) {
     throw new TransformError(
       'TRANSFORM_FAILED',
       `memory limit "${memoryLimit}": expected a size such as 1.5GB or 800MB (UNSUB_RECON_MEMORY_LIMIT)`,
@@ -219,22 +217,10 @@ export async function runTransforms(
     });
     return value;
   };
-  // Settings are not transactional: set around the transaction, restored whatever happens.
   // Insertion order means nothing for these tables; not keeping it lets DuckDB write in parallel.
-  const previous = await warehouse.allJson<{ memory_limit: string; preserve_insertion_order: boolean }>(
-    "SELECT current_setting('memory_limit') AS memory_limit, current_setting('preserve_insertion_order') AS preserve_insertion_order",
+  await warehouse.withSettings({ memoryLimit, preserveInsertionOrder: false }, () =>
+    buildAuditPublish(warehouse, inputs, { transforms, audits, cleanup }, timed),
   );
-  // The size was checked against MEMORY_LIMIT_FORMAT above: digits and a unit, nothing else.
-  await warehouse.run(`SET memory_limit = '${memoryLimit}'`);
-  await warehouse.run('SET preserve_insertion_order = false');
-  try {
-    await buildAuditPublish(warehouse, inputs, { transforms, audits, cleanup }, timed);
-  } finally {
-    await warehouse.run(`SET memory_limit = '${previous[0]?.memory_limit ?? memoryLimit}'`);
-    await warehouse.run(
-      `SET preserve_insertion_order = ${previous[0]?.preserve_insertion_order === false ? 'false' : 'true'}`,
-    );
-  }
   return { ...(await outcome(warehouse, transforms, audits)), timings };
 }
 

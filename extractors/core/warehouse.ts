@@ -25,6 +25,7 @@ import path from 'node:path';
 import {
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBType,
   DuckDBTypeId,
   type DuckDBValue,
   type DuckDBValueConverter,
@@ -100,6 +101,7 @@ export class Warehouse {
 
   private closed = false;
   private inTransaction = false;
+  private inWithSettings = false;
   private readonly activeRuns = new Set<string>();
   private holder: LockHolder | undefined;
   private readonly releaseOnExit = (): void => this.removeLockFile();
@@ -203,19 +205,28 @@ export class Warehouse {
   async allJson<T = Record<string, Json>>(sql: string, params?: SqlParams): Promise<T[]> {
     const reader = await this.execute(() => this.conn.runAndReadAll(sql, bind(params)));
     const rows = reader.convertRowObjects(jsonConverter);
-    // The JSON alias lives only on the result's column types, not on the vectors the converter
-    // sees, so top-level JSON columns are parsed here (JSON nested in a STRUCT stays a string).
-    const names = reader.columnNames();
-    const jsonColumns = reader
-      .columnTypes()
-      .flatMap((type, index) => (type.alias === 'JSON' && names[index] !== undefined ? [names[index]] : []));
-    for (const row of rows) {
-      for (const column of jsonColumns) {
-        const value = row[column];
-        if (typeof value === 'string') row[column] = JSON.parse(value) as Json;
-      }
-    }
+    parseJsonColumns(rows, jsonColumnsOf(reader));
     return rows as T[];
+  }
+
+  /**
+   * Like {@link allJson}, one DuckDB chunk (up to 2,048 rows) at a time: the result streams, so
+   * DuckDB computes the next chunk only when the consumer asks for it and the rows never pile
+   * up in JavaScript, however many there are. Run no other statement on this warehouse before
+   * the iteration ends: a new statement cancels the stream.
+   * @throws ReadOnlyViolationError, WarehouseError as {@link all}, when the query starts or
+   *   while it yields.
+   */
+  async *streamJson<T = Record<string, Json>>(sql: string, params?: SqlParams): AsyncGenerator<T[]> {
+    const result = await this.execute(() => this.conn.stream(sql, bind(params)));
+    const jsonColumns = jsonColumnsOf(result);
+    const chunks = result.yieldConvertedRowObjects(jsonConverter);
+    while (true) {
+      const next = await this.execute(() => chunks.next());
+      if (next.done) return;
+      parseJsonColumns(next.value, jsonColumns);
+      yield next.value as T[];
+    }
   }
 
   /**
@@ -308,6 +319,40 @@ export class Warehouse {
     else await this.transaction(work);
     this.activeRuns.delete(runId);
     if (this.holder?.runId === runId) this.updateLockFile({ runId: undefined, runStartedAt: undefined });
+  }
+
+  /**
+   * Runs `fn` with DuckDB settings changed and puts DuckDB's defaults back afterwards, whatever
+   * happens: settings are not transactional, and the connection outlives the step. (Defaults, not
+   * the values before: DuckDB shows a memory limit rounded, `18.7 GiB`, so it cannot be restored
+   * exactly; nothing else in unsub-recon changes these settings, and calls do not nest.)
+   * `memoryLimit` (e.g. `1.5GB`, see {@link isMemoryLimit}) caps DuckDB's own memory: what does not
+   * fit spills to `<warehouse>.tmp` instead of growing the process; `preserveInsertionOrder: false`
+   * lets DuckDB write tables in parallel when row order means nothing.
+   * @throws WarehouseError when `memoryLimit` is not a size, or inside another withSettings.
+   */
+  async withSettings<T>(
+    settings: { memoryLimit?: string; preserveInsertionOrder?: boolean },
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const { memoryLimit, preserveInsertionOrder } = settings;
+    if (memoryLimit !== undefined && !isMemoryLimit(memoryLimit)) {
+      throw new WarehouseError(`memory limit "${memoryLimit}": expected a size such as 1.5GB or 800MB`);
+    }
+    if (this.inWithSettings) throw new WarehouseError('withSettings() called inside another withSettings()');
+    this.inWithSettings = true;
+    try {
+      // SET takes no parameters: the size was checked above, the order is a boolean.
+      if (memoryLimit !== undefined) await this.run(`SET memory_limit = '${memoryLimit}'`);
+      if (preserveInsertionOrder !== undefined) {
+        await this.run(`SET preserve_insertion_order = ${preserveInsertionOrder}`);
+      }
+      return await fn();
+    } finally {
+      if (memoryLimit !== undefined) await this.run('RESET memory_limit');
+      if (preserveInsertionOrder !== undefined) await this.run('RESET preserve_insertion_order');
+      this.inWithSettings = false;
+    }
   }
 
   /** The highest migration version recorded in the file. */
@@ -512,6 +557,19 @@ export class Warehouse {
 }
 
 /** Quotes an SQL identifier (table, column) for DuckDB; values go in bound parameters instead. */
+/** DuckDB's `memory_limit` for the heavy steps (transform, plan) when none is configured. */
+export const DEFAULT_MEMORY_LIMIT = '1.5GB';
+
+/** A size DuckDB's `memory_limit` takes: digits and a unit (`1.5GB`, `800MB`, `2GiB`). */
+export function isMemoryLimit(value: string): boolean {
+  return /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value);
+}
+
+/** The memory limit of the heavy steps: env `UNSUB_RECON_MEMORY_LIMIT`, else {@link DEFAULT_MEMORY_LIMIT}. */
+export function configuredMemoryLimit(env: NodeJS.ProcessEnv = process.env): string {
+  return env.UNSUB_RECON_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
+}
+
 export function quoteIdent(name: string): string {
   if (name.length === 0 || name.includes('\0'))
     throw new WarehouseError(`invalid SQL identifier ${JSON.stringify(name)}`);
@@ -669,6 +727,28 @@ const jsonConverter: DuckDBValueConverter<Json> = (value, type, converter) => {
       return JsonDuckDBValueConverter(value, type, converter);
   }
 };
+
+/**
+ * The result's top-level JSON columns. The JSON alias lives only on the result's column types,
+ * not on the vectors the converter sees, so these are parsed after conversion (JSON nested in a
+ * STRUCT stays a string).
+ */
+function jsonColumnsOf(result: { columnNames(): string[]; columnTypes(): DuckDBType[] }): string[] {
+  const names = result.columnNames();
+  return result
+    .columnTypes()
+    .flatMap((type, index) => (type.alias === 'JSON' && names[index] !== undefined ? [names[index]] : []));
+}
+
+function parseJsonColumns(rows: Record<string, Json>[], jsonColumns: readonly string[]): void {
+  if (jsonColumns.length === 0) return;
+  for (const row of rows) {
+    for (const column of jsonColumns) {
+      const value = row[column];
+      if (typeof value === 'string') row[column] = JSON.parse(value) as Json;
+    }
+  }
+}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -28,6 +28,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Config } from '../../extractors/core/config.js';
 import { PatchError } from '../../extractors/core/errors.js';
+import { writeNewFile } from '../../extractors/core/write-file.js';
 import { toCsv } from '../sql.js';
 
 export const PATCH_COLUMNS = [
@@ -122,11 +123,12 @@ export function sha256Hex(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The bytes of a patch file. */
-export function patchCsv(rows: readonly PatchRow[]): string {
+/** The bytes of a patch file; with `header: false`, of rows that follow others in one file. */
+export function patchCsv(rows: readonly PatchRow[], options: { header?: boolean } = {}): string {
   return toCsv(
     rows as unknown as ReadonlyArray<Record<string, unknown>>,
     [...PATCH_COLUMNS] as unknown as string[],
+    options,
   );
 }
 
@@ -134,42 +136,55 @@ export interface PatchFileContent {
   target: string;
   provider: string;
   op: PatchOp;
-  rows: readonly PatchRow[];
+  /** In file order: all at once, or batch by batch as they stream from the warehouse. */
+  rows: readonly PatchRow[] | AsyncIterable<readonly PatchRow[]>;
   /** manual files: why the target gets no delete file. */
   why?: string;
 }
 
+/** Writes one patch file into the folder being built; @returns its manifest entry. */
+export type PatchFileWriter = (content: PatchFileContent) => Promise<PatchFileEntry>;
+
+/** Rows per piece when a file's rows are given all at once, as many as a DuckDB chunk. */
+const PIECE_ROWS = 2048;
+
 /**
- * Writes a patch folder: the files, then manifest.json listing them with their sha256. Written
- * in a hidden sibling folder and renamed into place, so a reader never sees half a patch and a
- * failure leaves nothing behind.
- * @throws PatchError when `folder` already exists (a patch is never rewritten).
+ * Writes a patch folder: `fill` writes the files (in any order) through the writer it is given
+ * and returns their entries in the order the manifest lists them; then manifest.json. Each file
+ * is streamed (a batch of rows at a time, hashed and counted as it goes), so a file of millions
+ * of rows costs the memory of a few batches. Everything is written in a hidden sibling folder
+ * renamed into place at the end, so a reader never sees half a patch and a failure, in `fill`
+ * or here, leaves nothing behind.
+ * @throws PatchError when `folder` already exists (a patch is never rewritten), or when the
+ *   entries `fill` returns are not exactly the files it wrote.
  */
-export function writePatchFolder(
+export async function createPatchFolder(
   folder: string,
   manifest: Omit<PatchManifest, 'format' | 'files'>,
-  contents: readonly PatchFileContent[],
-): PatchFileEntry[] {
+  fill: (writeFile: PatchFileWriter) => Promise<PatchFileEntry[]>,
+): Promise<PatchFileEntry[]> {
   if (existsSync(folder)) throw new PatchError(`${folder} already exists; a patch folder is never rewritten`);
   mkdirSync(path.dirname(folder), { recursive: true });
   const staging = path.join(path.dirname(folder), `.${path.basename(folder)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging);
   try {
-    const files: PatchFileEntry[] = contents.map((content) => {
-      const name = patchFileName(content.target, content.op);
-      const bytes = patchCsv(content.rows);
-      writeFileSync(path.join(staging, name), bytes);
-      return {
-        path: name,
-        target: content.target,
-        provider: content.provider,
-        op: content.op,
-        rows: content.rows.length,
-        sha256: sha256Hex(bytes),
-        ...(content.why !== undefined ? { why: content.why } : {}),
-      };
+    const written = new Set<string>();
+    const files = await fill(async (content) => {
+      const entry = await writePatchFile(staging, content);
+      written.add(entry.path);
+      return entry;
     });
+    const listed = new Set(files.map((f) => f.path));
+    if (
+      listed.size !== files.length ||
+      listed.size !== written.size ||
+      files.some((f) => !written.has(f.path))
+    ) {
+      throw new PatchError(
+        `${folder}: the manifest would list ${[...listed].join(', ') || 'no file'}, but ${[...written].join(', ') || 'no file'} ${written.size === 1 ? 'was' : 'were'} written`,
+      );
+    }
     const full: PatchManifest = { format: MANIFEST_FORMAT, ...manifest, files };
     writeFileSync(path.join(staging, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
     renameSync(staging, folder);
@@ -178,6 +193,67 @@ export function writePatchFolder(
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** {@link createPatchFolder} for files given in manifest order. */
+export async function writePatchFolder(
+  folder: string,
+  manifest: Omit<PatchManifest, 'format' | 'files'>,
+  contents: Iterable<PatchFileContent>,
+): Promise<PatchFileEntry[]> {
+  return createPatchFolder(folder, manifest, async (writeFile) => {
+    const files: PatchFileEntry[] = [];
+    for (const content of contents) files.push(await writeFile(content));
+    return files;
+  });
+}
+
+/**
+ * One file: the header, then each batch's records, through a stream with backpressure
+ * ({@link writeNewFile}); the sha256 and the row count are taken from the very pieces written.
+ * The bytes are exactly those of {@link patchCsv} over all the rows at once.
+ */
+async function writePatchFile(dir: string, content: PatchFileContent): Promise<PatchFileEntry> {
+  const name = patchFileName(content.target, content.op);
+  const hash = createHash('sha256');
+  let rows = 0;
+  async function* pieces(): AsyncGenerator<string> {
+    const header = patchCsv([]);
+    hash.update(header);
+    yield header;
+    for await (const batch of batchesOf(content.rows)) {
+      if (batch.length === 0) continue;
+      const text = patchCsv(batch, { header: false });
+      hash.update(text);
+      rows += batch.length;
+      yield text;
+    }
+  }
+  await writeNewFile(path.join(dir, name), pieces());
+  return {
+    path: name,
+    target: content.target,
+    provider: content.provider,
+    op: content.op,
+    rows,
+    sha256: hash.digest('hex'),
+    ...(content.why !== undefined ? { why: content.why } : {}),
+  };
+}
+
+function batchesOf(
+  rows: readonly PatchRow[] | AsyncIterable<readonly PatchRow[]>,
+): Iterable<readonly PatchRow[]> | AsyncIterable<readonly PatchRow[]> {
+  if (!isRowArray(rows)) return rows;
+  return (function* () {
+    for (let start = 0; start < rows.length; start += PIECE_ROWS) yield rows.slice(start, start + PIECE_ROWS);
+  })();
+}
+
+function isRowArray(
+  rows: readonly PatchRow[] | AsyncIterable<readonly PatchRow[]>,
+): rows is readonly PatchRow[] {
+  return Array.isArray(rows);
 }
 
 export interface LoadedPatchFile {

@@ -173,7 +173,7 @@ describe('replay', () => {
       source_accounts: 'x',
       source_unsubscribed_at: '',
     });
-    writePatchFolder(
+    await writePatchFolder(
       folder,
       {
         run_id: '20250101T000000Z-fa11ed',

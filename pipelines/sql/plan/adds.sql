@@ -1,35 +1,9 @@
 -- plan/adds
--- output: addresses to add      grain: target_account, email_norm
--- inputs: discrepancies, suppressions (transform); params $group, $scope, $source (NULL for a
+-- output: the rows of the add files      grain: target_account, email_norm
+-- inputs: plan_add_candidates (add_candidates.sql); params $group, $scope, $source (NULL for a
 --         union group), $targets (the accounts being planned)
--- purpose: each `missing` discrepancy of the group, once per planned member that lacks it, with
--- the spelling to send: a holder's own (the source's in a mirror group, else the earliest
--- holder's, ties by group order) with surrounding whitespace removed and in Unicode NFC, case
--- kept — never the lower-cased email_norm, whose local part may differ from the person's address.
-WITH missing AS (
-  SELECT d.run_id, d.email_norm, d.present_in, d.first_unsubscribed_at,
-         unnest(d.missing_from) AS target_account
-  FROM discrepancies d
-  WHERE d.group_id = $group AND d.kind = 'missing'
-),
-spelling AS (
-  SELECT d.email_norm,
-         first(s.email ORDER BY s.account_id IS DISTINCT FROM $source, s.unsubscribed_at NULLS LAST,
-                                list_position(d.present_in, s.account_id)) AS email
-  FROM discrepancies d
-  JOIN suppressions s
-    ON s.email_norm = d.email_norm AND s.scope = $scope AND s.active
-   AND list_contains(d.present_in, s.account_id)
-  WHERE d.group_id = $group AND d.kind = 'missing'
-  GROUP BY d.email_norm
-)
-SELECT m.target_account,
-       coalesce(nfc_normalize(regexp_replace(sp.email, '^[ \t\r\n]+|[ \t\r\n]+$', '', 'g')), m.email_norm) AS email,
-       m.email_norm,
-       m.present_in,
-       m.first_unsubscribed_at,
-       m.run_id AS diff_run_id
-FROM missing m
-JOIN spelling sp USING (email_norm)
-WHERE list_contains($targets::VARCHAR[], m.target_account)
-ORDER BY m.target_account, m.email_norm;
+-- purpose: what each target's `<target>.add.csv` holds, in file order: by target, then by
+-- address. Streamed a chunk at a time and cut into one file per target as the target changes.
+SELECT target_account, email, present_in, first_unsubscribed_at, diff_run_id
+FROM plan_add_candidates($group, $scope, $source, $targets::VARCHAR[])
+ORDER BY target_account, email_norm;

@@ -1,43 +1,11 @@
 -- plan/deletes
--- output: delete candidates      grain: target_account, email_norm
--- inputs: discrepancies, suppressions (transform), replay_log (migration 004); params $group,
---         $scope, $source, $targets
--- purpose: each `extra` discrepancy of a mirror group (a target holds what the source lacks),
--- once per planned target that holds it, with the evidence for the tracked-mirror rule: `tracked`
--- is true when unsub-recon itself added the address to that target (an add in replay_log that
--- was applied, or confirmed after an interrupted send) and no successful delete came after it.
--- An entry that is not tracked is a person's own opt-out at the target; only --delete-foreign
--- plans those. The spelling sent is the target's own, trimmed and NFC.
-WITH extra AS (
-  SELECT d.run_id, d.email_norm, unnest(d.present_in) AS target_account
-  FROM discrepancies d
-  WHERE d.group_id = $group AND d.kind = 'extra'
-),
-replayed AS (
-  SELECT target_account, email_norm,
-         max(attempted_at) FILTER (WHERE op = 'add' AND outcome IN ('applied', 'confirmed'))  AS added_at,
-         arg_max(run_id, attempted_at)
-           FILTER (WHERE op = 'add' AND outcome IN ('applied', 'confirmed'))                 AS added_by_run,
-         arg_max(patch_id, attempted_at)
-           FILTER (WHERE op = 'add' AND outcome IN ('applied', 'confirmed'))                 AS added_by_patch,
-         max(attempted_at)
-           FILTER (WHERE op = 'delete' AND outcome IN ('applied', 'confirmed', 'already'))   AS deleted_at
-  FROM replay_log
-  GROUP BY target_account, email_norm
-)
-SELECT e.target_account,
-       coalesce(nfc_normalize(regexp_replace(s.email, '^[ \t\r\n]+|[ \t\r\n]+$', '', 'g')), e.email_norm) AS email,
-       e.email_norm,
-       s.unsubscribed_at AS target_unsubscribed_at,
-       e.run_id AS diff_run_id,
-       coalesce(r.added_at IS NOT NULL AND (r.deleted_at IS NULL OR r.deleted_at < r.added_at), false) AS tracked,
-       r.added_by_run,
-       r.added_by_patch
-FROM extra e
-JOIN suppressions s
-  ON s.account_id = e.target_account AND s.email_norm = e.email_norm AND s.scope = $scope AND s.active
-LEFT JOIN replayed r
-  ON r.target_account = e.target_account AND r.email_norm = e.email_norm
-WHERE e.target_account IS DISTINCT FROM $source
-  AND list_contains($targets::VARCHAR[], e.target_account)
-ORDER BY e.target_account, e.email_norm;
+-- output: the rows of the delete (or manual) files      grain: target_account, email_norm
+-- inputs: plan_delete_candidates (delete_candidates.sql); params $group, $scope, $source,
+--         $targets, $foreign (true with --delete-foreign)
+-- purpose: the deletes planned, in file order (by target, then by address): entries unsub-recon
+-- added (tracked), and with $foreign also those it did not. Streamed a chunk at a time and cut
+-- into one file per target; a target that cannot delete safely gets them as manual rows.
+SELECT target_account, email, diff_run_id, tracked, added_by_run, added_by_patch
+FROM plan_delete_candidates($group, $scope, $source, $targets::VARCHAR[])
+WHERE tracked OR $foreign
+ORDER BY target_account, email_norm;

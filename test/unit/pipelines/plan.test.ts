@@ -8,7 +8,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../../extractors/core/config.js';
 import { PatchError } from '../../../extractors/core/errors.js';
 import { Warehouse } from '../../../extractors/core/warehouse.js';
-import { loadPatch, MANIFEST_FILE, PATCH_COLUMNS, sha256Hex } from '../../../pipelines/patch/format.js';
+import {
+  loadPatch,
+  MANIFEST_FILE,
+  PATCH_COLUMNS,
+  type PatchRow,
+  patchCsv,
+  sha256Hex,
+} from '../../../pipelines/patch/format.js';
 import { PlanError, planPatches, planSelection } from '../../../pipelines/plan.js';
 
 const credentials = {
@@ -431,6 +438,128 @@ describe('planPatches', () => {
         );
       });
     });
+  });
+});
+
+describe('planPatches streams files of many DuckDB chunks (2,048 rows each)', () => {
+  const ROWS = 6000;
+  const EXTRA = 5000;
+  const pad = (i: number) => String(i).padStart(5, '0');
+  // Spellings that need CSV quoting or trimming, spread over the chunks.
+  const spelling = (i: number) =>
+    i % 7 === 0 ? ` P${pad(i)}@X.com ` : i % 11 === 0 ? `"q,${pad(i)}"@x.com` : `p${pad(i)}@x.com`;
+  const sent = (i: number) => spelling(i).trim();
+  const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString().replace('.000Z', 'Z');
+
+  beforeEach(async () => {
+    await warehouse.run(
+      `CREATE TABLE group_status AS SELECT * FROM (VALUES
+         ('T1', 'u', 'union',  ['src','sc','wc'],      true, false, []::VARCHAR[], NULL),
+         ('T1', 'm', 'mirror', ['src','sc','wc','bh'], true, false, []::VARCHAR[], NULL)
+       ) t(run_id, group_id, policy, members, diffed, allowed_incomplete, incomplete_accounts, detail);
+       CREATE TABLE suppressions (account_id VARCHAR, provider VARCHAR, email VARCHAR, email_norm VARCHAR,
+         scope VARCHAR, unsubscribed_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, active BOOLEAN);
+       DROP VIEW suppression_events;
+       CREATE TABLE suppression_events (account_id VARCHAR, email_norm VARCHAR, scope VARCHAR, event VARCHAR,
+                                        observed_at TIMESTAMPTZ, run_id VARCHAR);`,
+    );
+    await warehouse.run(
+      `CREATE TABLE discrepancies AS
+         SELECT 'T1' AS run_id, 'u' AS group_id, 'p' || lpad(i::VARCHAR, 5, '0') || '@x.com' AS email_norm,
+                ['src'] AS present_in, ['sc','wc'] AS missing_from,
+                TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS first_unsubscribed_at, 'missing' AS kind
+         FROM range($1) r(i)
+         UNION ALL
+         SELECT 'T1', 'm', 'p' || lpad(i::VARCHAR, 5, '0') || '@x.com', ['sc','wc'], ['src'], NULL, 'extra'
+         FROM range($2) r(i)`,
+      [ROWS, EXTRA],
+    );
+    const appender = await warehouse.connection.createAppender('suppressions');
+    const suppression = (account: string, provider: string, i: number) => {
+      appender.appendVarchar(account);
+      appender.appendVarchar(provider);
+      appender.appendVarchar(spelling(i));
+      appender.appendVarchar(`p${pad(i)}@x.com`);
+      appender.appendVarchar('global');
+      appender.appendNull();
+      appender.appendNull();
+      appender.appendBoolean(true);
+      appender.endRow();
+    };
+    for (let i = 0; i < ROWS; i++) suppression('src', 'sendgrid-subuser', i);
+    for (let i = 0; i < EXTRA; i++) {
+      suppression('sc', 'sendcloud', i);
+      suppression('wc', 'whatcounts', i);
+    }
+    appender.closeSync();
+  });
+
+  /** The file's bytes must be csv-stringify's of the same rows built in memory; the manifest agrees. */
+  function expectFile(patchDir: string, file: string, rows: PatchRow[]): void {
+    const bytes = readFileSync(path.join(patchDir, file));
+    expect(bytes.equals(Buffer.from(patchCsv(rows), 'utf8'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(path.join(patchDir, MANIFEST_FILE), 'utf8'));
+    const entry = manifest.files.find((f: { path: string }) => f.path === file);
+    expect(entry).toMatchObject({ rows: rows.length, sha256: sha256Hex(bytes) });
+  }
+
+  it('adds: one stream cut into a file per target, each byte-identical to the in-memory CSV', async () => {
+    const [u] = (await plan(['u'])).groups;
+    expect(u!.status).toBe('planned');
+    expect(u!.files.map((f) => [f.path, f.rows])).toEqual([
+      ['sc.add.csv', ROWS],
+      ['wc.add.csv', ROWS],
+    ]);
+    for (const target of ['sc', 'wc']) {
+      expectFile(
+        u!.patchDir!,
+        `${target}.add.csv`,
+        Array.from({ length: ROWS }, (_, i) => ({
+          email: sent(i),
+          op: 'add' as const,
+          target_account: target,
+          reason: `missing from ${target}; held by src (group u, union; diff run T1)`,
+          source_accounts: 'src',
+          source_unsubscribed_at: at(i),
+        })),
+      );
+    }
+    expect(loadPatch(u!.patchDir!, config).files.map((f) => f.rows.length)).toEqual([ROWS, ROWS]);
+  });
+
+  it('deletes and manual rows (--delete-foreign --force) across chunk boundaries', async () => {
+    const [m] = (await plan(['m'], { deleteForeign: true, force: ['m'] })).groups;
+    expect(m!.status).toBe('planned');
+    expect(m!.files.map((f) => [f.path, f.rows])).toEqual([
+      ['sc.delete.csv', EXTRA],
+      ['wc.manual.csv', EXTRA],
+    ]);
+    const reason =
+      'extra: source src does not hold it; not added by unsub-recon, planned because of --delete-foreign (diff run T1)';
+    const row = (target: string, i: number) => ({
+      email: sent(i),
+      op: 'delete' as PatchRow['op'],
+      target_account: target,
+      reason,
+      source_accounts: 'src',
+      source_unsubscribed_at: '',
+    });
+    expectFile(
+      m!.patchDir!,
+      'sc.delete.csv',
+      Array.from({ length: EXTRA }, (_, i) => row('sc', i)),
+    );
+    const caveat = m!.files.find((f) => f.path === 'wc.manual.csv')!.why;
+    expect(caveat).toMatch(/re-subscribes someone/);
+    expectFile(
+      m!.patchDir!,
+      'wc.manual.csv',
+      Array.from({ length: EXTRA }, (_, i) => ({
+        ...row('wc', i),
+        op: 'manual' as const,
+        reason: `manual, not replayed: ${reason}. whatcounts cannot delete it safely: ${caveat}`,
+      })),
+    );
   });
 });
 

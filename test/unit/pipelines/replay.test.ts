@@ -75,7 +75,7 @@ function row(target: string, op: 'add' | 'delete', email: string): PatchRow {
 }
 
 /** A patch folder as `plan` writes it, for the given rows (grouped by target and op). */
-function patchOf(rows: PatchRow[]): LoadedPatch {
+async function patchOf(rows: PatchRow[]): Promise<LoadedPatch> {
   const runId = `20250101T0000${String(++planNo).padStart(2, '0')}Z-abcdef`;
   const files = new Map<string, PatchFileContent>();
   for (const r of rows) {
@@ -90,7 +90,7 @@ function patchOf(rows: PatchRow[]): LoadedPatch {
     files.set(key, content);
   }
   const folder = path.join(sandbox.dir, 'patches', runId, 'g');
-  writePatchFolder(
+  await writePatchFolder(
     folder,
     {
       run_id: runId,
@@ -147,7 +147,7 @@ describe('replay engine', () => {
 
   it('dry run: every row would be sent, and the simulators receive no request at all', async () => {
     const before = [...sandbox.simulators.values()].map((s) => s.journal.size);
-    const patch = patchOf([
+    const patch = await patchOf([
       ...fresh('dry', 2).map((e) => row('sg-sub', 'add', e)),
       ...fresh('dry-wc', 3).map((e) => row('wc-main', 'add', e)),
       row('sc-main', 'delete', heldBy('sc-main')),
@@ -170,7 +170,7 @@ describe('replay engine', () => {
     const wc = fresh('apply-wc', 3);
     const held = heldBy('sg-sub');
     const deleted = heldBy('sc-main', 1);
-    const patch = patchOf([
+    const patch = await patchOf([
       ...adds.map((e) => row('sg-sub', 'add', e)),
       row('sg-sub', 'add', held),
       ...wc.map((e) => row('wc-main', 'add', e)),
@@ -242,7 +242,7 @@ describe('replay engine', () => {
 
   it('re-reads items an interrupted run left in doubt: one already in state is not sent again', async () => {
     const [landed, lost, failedBefore] = fresh('doubt', 3);
-    const patch = patchOf([
+    const patch = await patchOf([
       row('sg-sub', 'add', landed!),
       row('sg-sub', 'add', lost!),
       row('sg-sub', 'add', failedBefore!),
@@ -292,7 +292,7 @@ describe('replay engine', () => {
 
   it('--max-ops sends the first N rows; the next run sends the rest; deletes wait for --allow-deletes', async () => {
     const emails = fresh('max', 5);
-    const patch = patchOf([
+    const patch = await patchOf([
       ...emails.map((e) => row('sg-sub', 'add', e)),
       row('sc-main', 'delete', heldBy('sc-main', 2)),
     ]);
@@ -322,7 +322,7 @@ describe('replay engine', () => {
 
   it('a provider refusal is a failed row with its message; bad credentials stop that target only', async () => {
     const [good, other] = fresh('fail', 2);
-    const patch = patchOf([
+    const patch = await patchOf([
       row('sg-sub', 'add', 'not an address@x'),
       row('sg-sub', 'add', good!),
       row('sc-main', 'add', other!),

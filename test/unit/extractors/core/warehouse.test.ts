@@ -11,6 +11,8 @@ import { latestSchemaVersion, RUN_SCOPED_TABLES } from '../../../../extractors/c
 import {
   ABANDONED_RUN_ERROR,
   CLOSED_RUN_ERROR,
+  configuredMemoryLimit,
+  isMemoryLimit,
   isProcessAlive,
   lockPathFor,
   newRunId,
@@ -400,6 +402,76 @@ describe('queries', () => {
       list: ['2026-01-01T00:00:00.000Z'],
       missing: null,
     });
+  });
+
+  it('streams the rows of allJson a DuckDB chunk at a time, with the same values', async () => {
+    const warehouse = await openWrite();
+    const sql = `SELECT i, i::BIGINT * 1000000000000 AS big, TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS at,
+                        ('{"n":' || i || '}')::JSON AS doc, [i::VARCHAR] AS list
+                 FROM range($1) r(i) ORDER BY i`;
+    const batches: Record<string, unknown>[][] = [];
+    for await (const batch of warehouse.streamJson(sql, [5000])) batches.push(batch);
+    expect(batches.map((b) => b.length)).toEqual([2048, 2048, 904]);
+    expect(batches.flat()).toEqual(await warehouse.allJson(sql, [5000]));
+    expect(batches[1]![0]).toEqual({
+      i: '2048',
+      big: '2048000000000000',
+      at: '2026-01-01T00:34:08.000Z',
+      doc: { n: 2048 },
+      list: ['2048'],
+    });
+    // Errors are the warehouse's own, when the query starts and while it runs.
+    await expect(warehouse.streamJson('SELECT * FROM nowhere').next()).rejects.toThrow(WarehouseError);
+    const drain = async () => {
+      let rows = 0;
+      const failing = warehouse.streamJson(
+        "SELECT CASE WHEN i < 3000 THEN i ELSE error('boom') END AS v FROM range(5000) r(i)",
+      );
+      for await (const batch of failing) rows += batch.length;
+      return rows;
+    };
+    await expect(drain()).rejects.toThrow(WarehouseError);
+    await expect(drain()).rejects.toThrow(/warehouse .*boom/);
+  });
+
+  it('changes settings around a step and puts the defaults back, also when the step fails', async () => {
+    const warehouse = await openWrite();
+    const settings = async () =>
+      (
+        await warehouse.allJson<{ limit: string; order: boolean }>(
+          "SELECT current_setting('memory_limit') AS limit, current_setting('preserve_insertion_order') AS order",
+        )
+      )[0];
+    const before = await settings();
+    expect(before?.order).toBe(true);
+    const inside = await warehouse.withSettings(
+      { memoryLimit: '300MB', preserveInsertionOrder: false },
+      settings,
+    );
+    expect(inside?.limit).not.toBe(before?.limit);
+    expect(inside?.limit).toMatch(/^2\d\d\.\d MiB$/); // DuckDB shows 300MB as 286.1 MiB
+    expect(inside?.order).toBe(false);
+    expect(await settings()).toEqual(before);
+    const failing = warehouse.withSettings({ memoryLimit: '300MB' }, async () => {
+      throw new Error('step failed');
+    });
+    await expect(failing).rejects.toThrow('step failed');
+    expect(await settings()).toEqual(before);
+    await expect(
+      warehouse.withSettings({ memoryLimit: "1GB'; DROP TABLE runs; --" }, settings),
+    ).rejects.toThrow(/memory limit "1GB'; DROP TABLE runs; --": expected a size such as 1.5GB/);
+    expect(await settings()).toEqual(before);
+    await expect(
+      warehouse.withSettings({ memoryLimit: '300MB' }, () => warehouse.withSettings({}, settings)),
+    ).rejects.toThrow(/inside another/);
+    expect(await settings()).toEqual(before);
+  });
+
+  it("takes the heavy steps' memory limit from UNSUB_RECON_MEMORY_LIMIT, else 1.5GB", () => {
+    expect(configuredMemoryLimit({})).toBe('1.5GB');
+    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '800MB' })).toBe('800MB');
+    expect(['1.5GB', '800MB', '2 GiB'].map(isMemoryLimit)).toEqual([true, true, true]);
+    expect(['', '1.5', 'lots', '1GB; SELECT 1'].map(isMemoryLimit)).toEqual([false, false, false, false]);
   });
 
   it('rolls a failed transaction back and rethrows', async () => {
