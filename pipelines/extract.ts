@@ -16,7 +16,7 @@ import {
   resolveDate,
 } from '../extractors/core/extract.js';
 import { createRedactor } from '../extractors/core/redact.js';
-import { Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import { formatTable, type Output } from './output.js';
 
@@ -119,22 +119,26 @@ export async function extractInRun(
 ): Promise<AccountExtraction[]> {
   const progress = out.stderrIsTty && !out.quiet ? new ProgressBars() : null;
   try {
-    return await extractAccounts({
-      warehouse,
-      runId,
-      accounts,
-      providers: PROVIDERS,
-      request,
-      redact: createRedactor(config.secrets),
-      redactValues: createRedactor(config.secrets, { byName: false }),
-      onEvent: (event) => {
-        progress?.update(event);
-        if (event.type === 'window-split')
-          out.note(`${event.accountId}: window too large or too slow, split in two (${event.reason})`);
-        if (event.type === 'window-failed' && !progress)
-          out.note(`${event.accountId}: window failed: ${event.error}`);
-      },
-    });
+    // DuckDB keeps what staging appends in its buffer pool up to its limit (by default 80 % of
+    // RAM), so without the heavy steps' limit the process grows with the rows read.
+    return await warehouse.withSettings({ memoryLimit: configuredMemoryLimit() }, () =>
+      extractAccounts({
+        warehouse,
+        runId,
+        accounts,
+        providers: PROVIDERS,
+        request,
+        redact: createRedactor(config.secrets),
+        redactValues: createRedactor(config.secrets, { byName: false }),
+        onEvent: (event) => {
+          progress?.update(event);
+          if (event.type === 'window-split')
+            out.note(`${event.accountId}: window too large or too slow, split in two (${event.reason})`);
+          if (event.type === 'window-failed' && !progress)
+            out.note(`${event.accountId}: window failed: ${event.error}`);
+        },
+      }),
+    );
   } finally {
     progress?.stop();
   }
