@@ -140,7 +140,10 @@ function growthTable(sizes: readonly Measured[]): string {
   const rowsRatio = last.nightly.summary.rows / first.nightly.summary.rows;
   const line = (stage: string, a: number, b: number) => {
     const perRow = b / a / rowsRatio;
-    const verdict = perRow <= 1 ? 'met' : `not met (+${((perRow - 1) * 100).toFixed(0)} % per row)`;
+    const excess = (perRow - 1) * 100;
+    // one significant digit below 1 %, so a hair above linear never reads "+0 %"
+    const shown = excess < 1 ? excess.toPrecision(1) : excess.toFixed(0);
+    const verdict = perRow <= 1 ? 'met' : `not met (+${shown} % per row)`;
     return `| ${stage} | ${s(a)} → ${s(b)} | ×${(b / a).toFixed(2)} | ×${rowsRatio.toFixed(2)} | ${perRow.toFixed(2)} | ${verdict} |`;
   };
   const limit = (pick: (f: Measured) => number) => [pick(first), pick(last)] as const;
