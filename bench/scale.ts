@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, loadConfig } from '../extractors/core/config.js';
-import { configuredMemoryLimit, isMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, Warehouse } from '../extractors/core/warehouse.js';
 import { PROVIDERS } from '../extractors/registry.js';
 import type { NightlySummary } from '../pipelines/nightly.js';
 import { type Sandbox, startSandbox } from '../pipelines/sandbox.js';
@@ -70,11 +70,8 @@ const LEFT_OUT = 'sendgrid-v3';
  * keeps its demo polite; real providers' limits are discussed in the results).
  */
 const RATE_LIMIT = { requestsPerSecond: 10_000, concurrency: 4 };
-/** The heavy steps' DuckDB memory limit (transform, plan), given to the child and to the diff limit alike. */
+/** The heavy steps' DuckDB memory limit (extract, transform, plan), given to the child and to the diff limit alike. */
 const MEMORY_LIMIT = configuredMemoryLimit();
-if (!isMemoryLimit(MEMORY_LIMIT)) {
-  throw new Error(`UNSUB_RECON_MEMORY_LIMIT "${MEMORY_LIMIT}": expected a size such as 1.5GB`);
-}
 
 export interface StepFigure {
   step: string;
@@ -288,11 +285,11 @@ async function diffLimit(config: Config, runId: string, now: Date): Promise<Limi
         ]);
       }
     }
-    // Checked against a size pattern above; the same settings the transform runs with.
-    await warehouse.run(`SET memory_limit = '${MEMORY_LIMIT}'`);
-    await warehouse.run('SET preserve_insertion_order = false');
     const started = performance.now();
-    await warehouse.run(DIFF_SQL, { run_id: runId, now });
+    // The same settings the transform runs with.
+    await warehouse.withSettings({ memoryLimit: MEMORY_LIMIT, preserveInsertionOrder: false }, () =>
+      warehouse.run(DIFF_SQL, { run_id: runId, now }),
+    );
     const seconds = (performance.now() - started) / 1000;
     const byKind = await warehouse.all<CompareRow>(COMPARE_SQL);
     const wrong = byKind.filter((k) => k.only_ours !== 0n || k.only_hand !== 0n);

@@ -323,8 +323,10 @@ async function runLimit(
   extractRun: string,
   discrepancies: number,
 ): Promise<{ timed: Timed | null; failed?: string }> {
-  await w.run(`SET memory_limit = '${HAND_MEMORY_LIMIT}'`);
-  const run = await sample(() => w.run(sql, { run_id: extractRun }));
+  // The transform's own settings but more memory (see HAND_MEMORY_LIMIT).
+  const run = await w.withSettings({ memoryLimit: HAND_MEMORY_LIMIT, preserveInsertionOrder: false }, () =>
+    sample(() => w.run(sql, { run_id: extractRun })),
+  );
   if (run.error !== undefined) return { timed: null, failed: firstLine(run.error) };
   const [check] = await w.allJson<{ rows: string; differ: string }>(
     `SELECT (SELECT count(*) FROM ${table})::VARCHAR AS rows,
@@ -380,9 +382,10 @@ async function runSize(rows: number): Promise<SizeResult> {
     const w = await Warehouse.open(path.join(dir, 'warehouse.duckdb'), { mode: 'write', command: 'bench' });
     try {
       // DuckDB's own temp directory (<warehouse>.tmp) takes what spills, as for the command.
-      await w.run('SET preserve_insertion_order = false');
       const stageStarted = performance.now();
-      const extractRun = await stageBenchData(w, config, rows);
+      const extractRun = await w.withSettings({ preserveInsertionOrder: false }, () =>
+        stageBenchData(w, config, rows),
+      );
       const stageSeconds = (performance.now() - stageStarted) / 1000;
       await createBenchMembers(w, config);
 

@@ -81,7 +81,7 @@ export interface PlanOptions {
 
 export interface TargetPlan {
   target: string;
-  provider: string;
+  provider: ProviderId;
   adds: number;
   deletes: number;
   manual: number;
@@ -196,8 +196,6 @@ interface GroupWork {
   checks: TargetCheck[];
   deleteRule: PatchManifest['delete_rule'];
   params: CandidateParams;
-  /** Set by --delete-foreign: deletes.sql also returns the entries unsub-recon did not add. */
-  foreign: boolean;
 }
 
 /** Candidates of one target, counted before any row is read (plan/add_counts.sql, delete_counts.sql). */
@@ -237,7 +235,6 @@ async function planGroup(
     checks: [],
     deleteRule: !deletesPlanned ? 'none' : options.deleteForeign ? 'foreign' : 'tracked',
     params: { group: group.id, scope: group.scope, source, targets: listValue(targets) },
-    foreign: options.deleteForeign ?? false,
   };
   if (options.deleteForeign && group.policy === 'union') {
     result.notes.push(`--delete-foreign has no effect on union group ${group.id}: union groups only add`);
@@ -483,16 +480,16 @@ async function writeGroupFolder(
       }
     }
     if (work.result.targets.some((t) => t.deletes + t.manual > 0)) {
+      // --delete-foreign: deletes.sql also returns the entries unsub-recon did not add.
       const deletes = warehouse.streamJson<DeleteCandidate>(sqlFile('plan', 'deletes'), {
         ...work.params,
-        foreign: work.foreign,
+        foreign: work.deleteRule === 'foreign',
       });
       for await (const [target, batches] of runsByTarget(deletes)) {
-        const provider = targets.get(target)?.provider as ProviderId | undefined;
-        const op =
-          provider !== undefined && !PROVIDERS[provider].capabilities.canDelete ? 'manual' : 'delete';
+        const counted = targets.get(target);
+        const op = counted && !PROVIDERS[counted.provider].capabilities.canDelete ? 'manual' : 'delete';
         const plan = planOf(target, op);
-        const { capabilities } = PROVIDERS[plan.provider as ProviderId];
+        const { capabilities } = PROVIDERS[plan.provider];
         const toRow = (d: DeleteCandidate): PatchRow => {
           const reason = d.tracked
             ? `extra: source ${source} no longer holds it; unsub-recon added it to ${target} (replay run ${d.added_by_run}, patch ${d.added_by_patch}; diff run ${d.diff_run_id})`

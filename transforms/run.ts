@@ -21,7 +21,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnsubReconError } from '../extractors/core/errors.js';
 import { locateSource } from '../extractors/core/source-files.js';
-import { DEFAULT_MEMORY_LIMIT, isMemoryLimit, type Warehouse } from '../extractors/core/warehouse.js';
+import { DEFAULT_MEMORY_LIMIT, type Warehouse } from '../extractors/core/warehouse.js';
 
 /** The time formats 020_source_rows.sql knows (DuckDB's strptime wants a constant format). */
 export const SUPPORTED_TIME_FORMATS: readonly string[] = [
@@ -73,9 +73,6 @@ export interface TransformInputs {
    */
   memoryLimit?: string | undefined;
 }
-
-/** 1.5GB: keeps the transform process near 2.5 GB of RSS with room for Node and DuckDB's overhead. */
-export { DEFAULT_MEMORY_LIMIT };
 
 /** An account whose latest extraction is not complete, and why. */
 export interface BlockedAccount {
@@ -197,12 +194,6 @@ export async function runTransforms(
     }
   }
   const memoryLimit = inputs.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-  if (!isMemoryLimit(memoryLimit)) {
-    throw new TransformError(
-      'TRANSFORM_FAILED',
-      `memory limit "${memoryLimit}": expected a size such as 1.5GB or 800MB (UNSUB_RECON_MEMORY_LIMIT)`,
-    );
-  }
   const { transforms, audits, cleanup } = loadTransforms();
   const timings: StepTiming[] = [];
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {

@@ -114,15 +114,6 @@ function recordsColumn(recordsPath: readonly string[] | undefined): { type: stri
   return { type: `b: '${type}'`, expression: `b.${recordsPath.map((part) => `"${part}"`).join('.')}` };
 }
 
-/**
- * Stages one account's raw rows for one run. Each page becomes one JSON line holding its lineage
- * and one array per column, loaded by DuckDB's own `read_json` in batches of STAGE_BATCH_ROWS.
- * For a JSON provider that declares where its records sit (`recordsPath`), the line carries the
- * answer's own text and DuckDB takes `raw` from it: JavaScript does not re-serialise the records,
- * and `raw` keeps what JSON.parse drops (a repeated key, an integer beyond 2^53). Each line is
- * redacted (value layer) and appended to the batch's spool file as it is added. Measured in
- * bench/RESULTS.md, "staging". Call `close()` once; it loads what is left.
- */
 /** Rows per spool line when JavaScript serialises the records (see RawRowStager.add). */
 const ROWS_PER_LINE = 20_000;
 
@@ -142,6 +133,15 @@ function lineColumns(page: StagedPage, rows: StagedPage['rows'], offset: number)
   };
 }
 
+/**
+ * Stages one account's raw rows for one run. Each page becomes one JSON line holding its lineage
+ * and one array per column, loaded by DuckDB's own `read_json` in batches of STAGE_BATCH_ROWS.
+ * For a JSON provider that declares where its records sit (`recordsPath`), the line carries the
+ * answer's own text and DuckDB takes `raw` from it: JavaScript does not re-serialise the records,
+ * and `raw` keeps what JSON.parse drops (a repeated key, an integer beyond 2^53). Each line is
+ * redacted (value layer) and appended to the batch's spool file as it is added. Measured in
+ * bench/RESULTS.md, "staging". Call `close()` once; it loads what is left.
+ */
 export class RawRowStager {
   private spool: { fd: number; file: string } | undefined;
   private buffered = 0;

@@ -37,7 +37,13 @@ import {
   JsonDuckDBValueConverter,
   timestampTZValue,
 } from '@duckdb/node-api';
-import { ReadOnlyViolationError, UnsubReconError, WarehouseError, WarehouseLockedError } from './errors.js';
+import {
+  ReadOnlyViolationError,
+  UnsubReconError,
+  UsageError,
+  WarehouseError,
+  WarehouseLockedError,
+} from './errors.js';
 import { latestSchemaVersion, loadMigrations, RUN_SCOPED_TABLES } from './migrations.js';
 
 /** Where the warehouse lives unless the config or `--warehouse` says otherwise. */
@@ -325,7 +331,7 @@ export class Warehouse {
    * Runs `fn` with DuckDB settings changed and puts DuckDB's defaults back afterwards, whatever
    * happens: settings are not transactional, and the connection outlives the step. (Defaults, not
    * the values before: DuckDB shows a memory limit rounded, `18.7 GiB`, so it cannot be restored
-   * exactly; nothing else in unsub-recon changes these settings, and calls do not nest.)
+   * exactly. So these two settings are changed only through here, and calls do not nest.)
    * `memoryLimit` (e.g. `1.5GB`, see {@link isMemoryLimit}) caps DuckDB's own memory: what does not
    * fit spills to `<warehouse>.tmp` instead of growing the process; `preserveInsertionOrder: false`
    * lets DuckDB write tables in parallel when row order means nothing.
@@ -556,8 +562,10 @@ export class Warehouse {
   }
 }
 
-/** Quotes an SQL identifier (table, column) for DuckDB; values go in bound parameters instead. */
-/** DuckDB's `memory_limit` for the heavy steps (transform, plan) when none is configured. */
+/**
+ * DuckDB's `memory_limit` for the heavy steps (extract, transform, plan) when none is configured:
+ * keeps the process near 2.5 GB of RSS with room for Node and DuckDB's own overhead.
+ */
 export const DEFAULT_MEMORY_LIMIT = '1.5GB';
 
 /** A size DuckDB's `memory_limit` takes: digits and a unit (`1.5GB`, `800MB`, `2GiB`). */
@@ -565,11 +573,23 @@ export function isMemoryLimit(value: string): boolean {
   return /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value);
 }
 
-/** The memory limit of the heavy steps: env `UNSUB_RECON_MEMORY_LIMIT`, else {@link DEFAULT_MEMORY_LIMIT}. */
+/**
+ * The memory limit of the heavy steps (extract, transform, plan): env `UNSUB_RECON_MEMORY_LIMIT`,
+ * else {@link DEFAULT_MEMORY_LIMIT}.
+ * @throws UsageError when the variable is set to something that is not a size.
+ */
 export function configuredMemoryLimit(env: NodeJS.ProcessEnv = process.env): string {
-  return env.UNSUB_RECON_MEMORY_LIMIT || DEFAULT_MEMORY_LIMIT;
+  const configured = env.UNSUB_RECON_MEMORY_LIMIT;
+  if (!configured) return DEFAULT_MEMORY_LIMIT;
+  if (!isMemoryLimit(configured)) {
+    throw new UsageError(
+      `environment variable UNSUB_RECON_MEMORY_LIMIT is "${configured}": expected a size such as 1.5GB or 800MB`,
+    );
+  }
+  return configured;
 }
 
+/** Quotes an SQL identifier (table, column) for DuckDB; values go in bound parameters instead. */
 export function quoteIdent(name: string): string {
   if (name.length === 0 || name.includes('\0'))
     throw new WarehouseError(`invalid SQL identifier ${JSON.stringify(name)}`);

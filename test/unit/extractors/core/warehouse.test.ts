@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ReadOnlyViolationError,
+  UsageError,
   WarehouseError,
   WarehouseLockedError,
 } from '../../../../extractors/core/errors.js';
@@ -470,6 +471,11 @@ describe('queries', () => {
   it("takes the heavy steps' memory limit from UNSUB_RECON_MEMORY_LIMIT, else 1.5GB", () => {
     expect(configuredMemoryLimit({})).toBe('1.5GB');
     expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '800MB' })).toBe('800MB');
+    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '' })).toBe('1.5GB');
+    expect(() => configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: 'lots' })).toThrow(UsageError);
+    expect(() => configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: 'lots' })).toThrow(
+      'environment variable UNSUB_RECON_MEMORY_LIMIT is "lots": expected a size such as 1.5GB or 800MB',
+    );
     expect(['1.5GB', '800MB', '2 GiB'].map(isMemoryLimit)).toEqual([true, true, true]);
     expect(['', '1.5', 'lots', '1GB; SELECT 1'].map(isMemoryLimit)).toEqual([false, false, false, false]);
   });
