@@ -63,10 +63,10 @@ ${setup.memoryLimit}. Step times are the nightly's own (\`steps\` of its summary
 child's wall time, start-up included. Peak RSS is the kernel's high-water mark \`VmHWM\` of the child
 (DuckDB runs inside it), read from \`/proc/<pid>/status\` every 100 ms until it exits; per step, the
 highest \`VmRSS\` sampled between the step's \`step-start\` and \`step-done\` in \`run.log\` (RSS does
-not shrink between steps, so a later step can show an earlier one's memory). A single nightly at the
-smallest size varies by up to a third from run to run, so that size runs several rounds (env
-\`BENCH_SCALE_ROUNDS\`, default 3), each with its limits, and the round with the fastest total is
-shown and used for growth (the conservative choice: growth divides by it); larger sizes run once.`;
+not shrink between steps, so a later step can show an earlier one's memory). A single nightly varies by up
+to a third from run to run, so every size runs the same number of rounds (env
+\`BENCH_SCALE_ROUNDS\`, default 2), each with its limits, and the round with the fastest total is
+shown and used for growth: the fastest compared with the fastest.`;
 }
 
 function stepCell(f: SizeFigures, step: string): string {

@@ -13,6 +13,7 @@ import {
   ABANDONED_RUN_ERROR,
   CLOSED_RUN_ERROR,
   configuredMemoryLimit,
+  defaultMemoryLimit,
   isMemoryLimit,
   isProcessAlive,
   lockPathFor,
@@ -468,10 +469,16 @@ describe('queries', () => {
     expect(await settings()).toEqual(before);
   });
 
-  it("takes the heavy steps' memory limit from UNSUB_RECON_MEMORY_LIMIT, else 1.5GB", () => {
-    expect(configuredMemoryLimit({})).toBe('1.5GB');
-    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '800MB' })).toBe('800MB');
-    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '' })).toBe('1.5GB');
+  it("takes the heavy steps' memory limit from UNSUB_RECON_MEMORY_LIMIT, else 3 GiB or half the machine", () => {
+    const GiB = 2 ** 30;
+    expect(configuredMemoryLimit({}, 16 * GiB)).toBe('3GiB');
+    expect(configuredMemoryLimit({}, 6 * GiB)).toBe('3GiB');
+    // a small machine spills earlier rather than run out of memory
+    expect(configuredMemoryLimit({}, 4 * GiB)).toBe('2048MiB');
+    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '' }, 3 * GiB)).toBe('1536MiB');
+    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '800MB' }, 16 * GiB)).toBe('800MB');
+    expect(configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: '8GB' }, 4 * GiB)).toBe('8GB');
+    expect(isMemoryLimit(defaultMemoryLimit())).toBe(true);
     expect(() => configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: 'lots' })).toThrow(UsageError);
     expect(() => configuredMemoryLimit({ UNSUB_RECON_MEMORY_LIMIT: 'lots' })).toThrow(
       'environment variable UNSUB_RECON_MEMORY_LIMIT is "lots": expected a size such as 1.5GB or 800MB',
