@@ -3,8 +3,9 @@
  * (between `<!-- bench:NAME -->` markers) and replaces it with its latest figures, so running one
  * benchmark leaves the others' figures in place.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const RESULTS_FILE = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -33,4 +34,19 @@ export function writeSection(name: string, markdown: string): void {
 
 export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * Bytes on disk of a file, or of every file under a folder; 0 for what does not exist, including
+ * an entry removed while it is being walked (DuckDB deletes its temp files as it goes).
+ */
+export function sizeOnDisk(target: string): number {
+  try {
+    const stat = statSync(target);
+    if (!stat.isDirectory()) return stat.size;
+    return readdirSync(target).reduce((n, entry) => n + sizeOnDisk(path.join(target, entry)), 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
 }

@@ -32,7 +32,7 @@ import { configuredMemoryLimit, Warehouse } from '../extractors/core/warehouse.j
 import { PROVIDERS } from '../extractors/registry.js';
 import type { NightlySummary } from '../pipelines/nightly.js';
 import { type Sandbox, startSandbox } from '../pipelines/sandbox.js';
-import { writeSection } from './results.js';
+import { sizeOnDisk, writeSection } from './results.js';
 import type { FetchResult } from './scale-fetch.js';
 import { scaleMarkdown } from './scale-markdown.js';
 import { type MeasuredProcess, runMeasured } from './scale-process.js';
@@ -144,13 +144,6 @@ function writeScaleConfig(sandbox: Sandbox): string {
   const file = path.join(sandbox.dir, 'scale.config.json');
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
-}
-
-function sizeOf(target: string): number {
-  if (!existsSync(target)) return 0;
-  const stat = statSync(target);
-  if (!stat.isDirectory()) return stat.size;
-  return readdirSync(target).reduce((n, entry) => n + sizeOf(path.join(target, entry)), 0);
 }
 
 /** The only run folder under outDir (the warehouse is new for each size). */
@@ -361,7 +354,7 @@ async function measureLimits(
     diff,
     parquet: {
       seconds: exported.seconds,
-      bytes: sizeOf(parquetDir),
+      bytes: sizeOnDisk(parquetDir),
       rawRowsFiles: readdirSync(path.join(parquetDir, 'raw_rows')).length,
     },
   };
@@ -388,8 +381,8 @@ async function measureSize(rowsPerAccount: number): Promise<SizeFigures> {
       summary,
       // One line for the table, without the temporary folder's name.
       failure: oneLine(failureOf(run, summary)?.replaceAll(dir, '<tmp>') ?? null),
-      warehouseBytes: sizeOf(config.warehouse) + sizeOf(`${config.warehouse}.wal`),
-      reportBytes: summary?.report ? sizeOf(summary.report.index) : 0,
+      warehouseBytes: sizeOnDisk(config.warehouse) + sizeOnDisk(`${config.warehouse}.wal`),
+      reportBytes: summary?.report ? sizeOnDisk(summary.report.index) : 0,
     };
     const accounts = config.accounts.map((a) => a.id);
     if (nightly.failure !== null || !summary) {

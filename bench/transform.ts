@@ -20,7 +20,7 @@
  * Targets: transform ≤ 1.5× the hand-written query; peak RSS ≤ 2.5 GB at 1M rows per account;
  * ×10 rows → ≤ ×12 time (reported per size as time growth from the smallest).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, parseConfig } from '../extractors/core/config.js';
@@ -28,7 +28,7 @@ import { configuredMemoryLimit, isMemoryLimit, Warehouse } from '../extractors/c
 import { PROVIDERS } from '../extractors/registry.js';
 import { transformInRun } from '../pipelines/transform.js';
 import type { StepTiming } from '../transforms/run.js';
-import { mib, writeSection } from './results.js';
+import { mib, sizeOnDisk, writeSection } from './results.js';
 
 const SIZES = (process.env.BENCH_TRANSFORM_SIZES ?? '1000000,5000000,10000000')
   .split(',')
@@ -288,20 +288,6 @@ interface SizeResult {
   handFailed?: string;
 }
 
-/** The bytes of the files in `dir` (0 when it does not exist). */
-function folderBytes(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let bytes = 0;
-  for (const name of readdirSync(dir)) {
-    try {
-      bytes += statSync(path.join(dir, name)).size;
-    } catch {
-      // DuckDB removed it between the listing and the stat
-    }
-  }
-  return bytes;
-}
-
 /**
  * Runs `work`, sampling the process RSS (and, given `spillDir`, the size of DuckDB's temp files
  * there) every 100 ms; wall and process CPU seconds.
@@ -314,7 +300,7 @@ async function sample<T>(
   let spillPeak = 0;
   const measure = () => {
     peak = Math.max(peak, process.memoryUsage().rss);
-    if (spillDir !== undefined) spillPeak = Math.max(spillPeak, folderBytes(spillDir));
+    if (spillDir !== undefined) spillPeak = Math.max(spillPeak, sizeOnDisk(spillDir));
   };
   measure();
   const timer = setInterval(measure, 100);
@@ -419,12 +405,11 @@ async function runSize(rows: number): Promise<SizeResult> {
 
       // Ours and the limits, alternately, ROUNDS times: the 2 cores are shared, so the fastest round
       // of each is the figure least disturbed by other work. A limit that failed is not run again.
-      const rounds = ROUNDS;
       let best: SizeResult | undefined;
       let rssPeak = 0;
       let spillPeak = 0;
       const rssBefore = process.memoryUsage().rss;
-      for (let round = 0; round < rounds; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         // Events are built incrementally: forget the comparisons of the previous round so every
         // round does the first transform's work again.
         await w.run(
@@ -497,7 +482,7 @@ async function runSize(rows: number): Promise<SizeResult> {
           `JS baseline found ${naive.discrepancies} discrepancies, transform ${result.discrepancies}`,
         );
       }
-      return { ...result, jsSeconds: naive.seconds, rounds };
+      return { ...result, jsSeconds: naive.seconds, rounds: ROUNDS };
     } finally {
       await w.close();
     }

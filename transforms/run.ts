@@ -21,7 +21,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnsubReconError } from '../extractors/core/errors.js';
 import { locateSource } from '../extractors/core/source-files.js';
-import { defaultMemoryLimit, type Warehouse } from '../extractors/core/warehouse.js';
+import { configuredMemoryLimit, type Warehouse } from '../extractors/core/warehouse.js';
 
 /** The time formats 020_source_rows.sql knows (DuckDB's strptime wants a constant format). */
 export const SUPPORTED_TIME_FORMATS: readonly string[] = [
@@ -68,7 +68,7 @@ export interface TransformInputs {
   accounts: readonly TransformAccount[];
   groups: readonly TransformGroup[];
   /**
-   * DuckDB `memory_limit` while the transforms run (default {@link defaultMemoryLimit}):
+   * DuckDB `memory_limit` while the transforms run (default {@link configuredMemoryLimit}: the heavy steps' one limit):
    * what does not fit spills to DuckDB's temp directory (`<warehouse>.tmp`) instead of failing.
    */
   memoryLimit?: string | undefined;
@@ -193,7 +193,7 @@ export async function runTransforms(
       );
     }
   }
-  const memoryLimit = inputs.memoryLimit ?? defaultMemoryLimit();
+  const memoryLimit = inputs.memoryLimit ?? configuredMemoryLimit();
   const { transforms, audits, cleanup } = loadTransforms();
   const timings: StepTiming[] = [];
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
