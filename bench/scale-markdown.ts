@@ -35,9 +35,23 @@ const duration = (seconds: number) =>
   seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${(seconds / 60).toFixed(1)} min`;
 const rss = (bytes: number | null) => (bytes ? mib(bytes) : 'n/a');
 
+/** The fastest of the finished rounds; 0 when no round finished. */
+const fastest = (seconds: readonly number[] | undefined) =>
+  seconds && seconds.length > 0 ? Math.min(...seconds) : 0;
+
+/** A step's wall time in its fastest finished round (the one round's, if none finished). */
 function stepSeconds(f: SizeFigures, step: string): number {
-  return f.nightly.steps.find((x) => x.step === step)?.seconds ?? 0;
+  return fastest(f.rounds.steps[step]) || (f.nightly.steps.find((x) => x.step === step)?.seconds ?? 0);
 }
+
+const stepCpu = (f: SizeFigures, step: string) => fastest(f.rounds.cpu[step]);
+
+/** Each limit's time in its fastest round. */
+const limitSeconds = (f: SizeFigures, limit: 'fetch' | 'load' | 'diff') => fastest(f.rounds[limit]);
+
+/** ", rounds: a, b, c" when there was more than one. */
+const roundList = (seconds: readonly number[] | undefined) =>
+  seconds && seconds.length > 1 ? `; rounds ${seconds.map(s).join(', ')}` : '';
 
 const measured = (sizes: readonly SizeFigures[]): Measured[] =>
   sizes.filter((f): f is Measured => f.limits !== null && f.nightly.summary !== null);
@@ -64,17 +78,24 @@ child's wall time, start-up included. Peak RSS is the kernel's high-water mark \
 (DuckDB runs inside it), read from \`/proc/<pid>/status\` every 100 ms until it exits; per step, the
 highest \`VmRSS\` sampled between the step's \`step-start\` and \`step-done\` in \`run.log\` (RSS does
 not shrink between steps, so a later step can show an earlier one's memory). A single nightly varies by up
-to a third from run to run, so every size runs the same number of rounds (env
-\`BENCH_SCALE_ROUNDS\`, default 2), each with its limits, and the round with the fastest total is
-shown and used for growth: the fastest compared with the fastest.`;
+to a third from run to run, and one stage by more than its growth's distance from linear, so every
+size runs the same number of rounds (env \`BENCH_SCALE_ROUNDS\`, default 3), each with its limits.
+Each stage and each limit is the fastest of its rounds (every round's time is listed beside it), at
+every size alike, so growth compares the fastest with the fastest; the whole-run figures (total,
+peak RSS, RSS per step, the per-account table) are those of the round with the fastest total. CPU
+is the child's user + system time over all its threads (DuckDB's included) while the step ran, from
+\`/proc/<pid>/stat\` sampled with the memory: on two cores a stage's wall time also holds waiting
+(for the simulators, which run in the benchmark's process, and for disk), its CPU time only work.`;
 }
 
 function stepCell(f: SizeFigures, step: string): string {
   const figure = f.nightly.steps.find((x) => x.step === step);
   if (!figure) return '—';
   if (figure.status === 'skipped') return 'skipped';
-  const time = figure.status === 'ok' ? s(figure.seconds) : `**${figure.status}** after ${s(figure.seconds)}`;
-  return `${time} (${rss(figure.peakRss)})`;
+  if (figure.status !== 'ok')
+    return `**${figure.status}** after ${s(figure.seconds)} (${rss(figure.peakRss)})`;
+  const cpu = stepCpu(f, step);
+  return `${s(stepSeconds(f, step))} (CPU ${cpu ? s(cpu) : 'n/a'}; ${rss(figure.peakRss)}${roundList(f.rounds.steps[step])})`;
 }
 
 function sizeTable(sizes: readonly SizeFigures[]): string {
@@ -83,16 +104,13 @@ function sizeTable(sizes: readonly SizeFigures[]): string {
     const staged = summary ? n(summary.rows) : '—';
     const diffed = f.nightly.steps.some((st) => st.step === 'transform' && st.status === 'ok');
     const found = summary && diffed ? n(summary.discrepancies) : '—';
-    const rounds =
-      f.roundTotals.length > 1
-        ? ` (fastest of ${f.roundTotals.length} rounds: ${f.roundTotals.map(s).join(', ')})`
-        : '';
+    const rounds = f.roundTotals.length > 1 ? ` (rounds ${f.roundTotals.map(s).join(', ')})` : '';
     return `| ${n(f.rowsPerAccount)} | ${staged} | ${found} | **${s(f.nightly.process.seconds)}**${rounds} | ${STEPS.map((st) => stepCell(f, st)).join(' | ')} | **${rss(f.nightly.process.peakRss)}** | ${gib(f.nightly.warehouseBytes)} | ${f.nightly.reportBytes ? mib(f.nightly.reportBytes) : '—'} |`;
   });
   const failures = sizes
     .filter((f) => f.nightly.failure !== null)
     .map((f) => `\n**${n(f.rowsPerAccount)} rows per account: the nightly failed** — ${f.nightly.failure}`);
-  return `| rows/account | raw rows staged | discrepancies | total | ${STEPS.map((st) => `${st} (peak RSS in it)`).join(' | ')} | peak RSS (VmHWM) | warehouse file | report index.html |
+  return `| rows/account | raw rows staged | discrepancies | total | ${STEPS.map((st) => `${st} (CPU; peak RSS in it)`).join(' | ')} | peak RSS (VmHWM) | warehouse file | report index.html |
 |---|---|---|---|${STEPS.map(() => '---').join('|')}|---|---|---|
 ${rows.join('\n')}${failures.join('\n')}`;
 }
@@ -104,15 +122,20 @@ function limitTable(sizes: readonly Measured[]): string {
     const { fetch, load, diff } = f.limits;
     const extract = stepSeconds(f, 'extract');
     const transform = stepSeconds(f, 'transform');
-    const fetchAndLoad = fetch.seconds + load.seconds;
+    const [fetchSeconds, loadSeconds, diffSeconds] = [
+      limitSeconds(f, 'fetch'),
+      limitSeconds(f, 'load'),
+      limitSeconds(f, 'diff'),
+    ];
+    const fetchAndLoad = fetchSeconds + loadSeconds;
     const requests = summary.accounts.reduce((sum, a) => sum + a.requests, 0);
     const retries = summary.accounts.reduce((sum, a) => sum + a.retries, 0);
     const kinds = diff.byKind.map((k) => `${k.group_id} ${k.kind} ${n(Number(k.hand))}`).join(', ');
     const size = n(f.rowsPerAccount);
     lines.push(
-      `| ${size} | extract (fetch, parse, stage) | ${s(extract)} | bare undici loop: the same ${n(fetch.requests)} requests (${n(fetch.retries)} sent again after a reset socket; the nightly made ${n(requests)}, ${n(retries)} retries), ${mib(fetch.bytes)} read (the nightly: ${mib(f.limits.pipelineBytes)}), answers discarded | ${s(fetch.seconds)} | **${ratio(extract, fetch.seconds)}** |`,
-      `| ${size} | extract | ${s(extract)} | that loop + DuckDB \`read_json\` loading the same ${n(load.rows)} rows (${mib(load.fileBytes)} of NDJSON) into \`stage_raw_rows\` (${s(load.seconds)}) | ${s(fetchAndLoad)} | **${ratio(extract, fetchAndLoad)}** |`,
-      `| ${size} | transform (every table, audits, publish) | ${s(transform)} | one hand-written statement: the same ${n(diff.rows)} discrepancies (${kinds}) from the staged rows, equal to the view row for row | ${s(diff.seconds)} | **${ratio(transform, diff.seconds)}** |`,
+      `| ${size} | extract (fetch, parse, stage) | ${s(extract)} | bare undici loop: the same ${n(fetch.requests)} requests (${n(fetch.retries)} sent again after a reset socket; the nightly made ${n(requests)}, ${n(retries)} retries), ${mib(fetch.bytes)} read (the nightly: ${mib(f.limits.pipelineBytes)}), answers discarded${roundList(f.rounds.fetch)} | ${s(fetchSeconds)} | **${ratio(extract, fetchSeconds)}** |`,
+      `| ${size} | extract | ${s(extract)} | that loop + DuckDB \`read_json\` loading the same ${n(load.rows)} rows (${mib(load.fileBytes)} of NDJSON) into \`stage_raw_rows\` (${s(loadSeconds)}${roundList(f.rounds.load)}) | ${s(fetchAndLoad)} | **${ratio(extract, fetchAndLoad)}** |`,
+      `| ${size} | transform (every table, audits, publish) | ${s(transform)} | one hand-written statement: the same ${n(diff.rows)} discrepancies (${kinds}) from the staged rows, equal to the view row for row${roundList(f.rounds.diff)} | ${s(diffSeconds)} | **${ratio(transform, diffSeconds)}** |`,
     );
   }
   return `| rows/account | stage | ours | limit, same run, same data | limit time | ours / limit |
@@ -138,25 +161,28 @@ function growthTable(sizes: readonly Measured[]): string {
   const first = sizes[0]!;
   const last = sizes.at(-1)!;
   const rowsRatio = last.nightly.summary.rows / first.nightly.summary.rows;
-  const line = (stage: string, a: number, b: number) => {
+  const line = (stage: string, a: number, b: number, cpu?: readonly [number, number]) => {
     const perRow = b / a / rowsRatio;
     const excess = (perRow - 1) * 100;
     // one significant digit below 1 %, so a hair above linear never reads "+0 %"
     const shown = excess < 1 ? excess.toPrecision(1) : excess.toFixed(0);
     const verdict = perRow <= 1 ? 'met' : `not met (+${shown} % per row)`;
-    return `| ${stage} | ${s(a)} → ${s(b)} | ×${(b / a).toFixed(2)} | ×${rowsRatio.toFixed(2)} | ${perRow.toFixed(2)} | ${verdict} |`;
+    const cpuCell = cpu && cpu[0] > 0 ? `${s(cpu[0])} → ${s(cpu[1])}: ×${(cpu[1] / cpu[0]).toFixed(2)}` : '—';
+    return `| ${stage} | ${s(a)} → ${s(b)} | ×${(b / a).toFixed(2)} | ×${rowsRatio.toFixed(2)} | ${perRow.toFixed(2)} | ${verdict} | ${cpuCell} |`;
   };
   const limit = (pick: (f: Measured) => number) => [pick(first), pick(last)] as const;
   return `Growth from ${n(first.rowsPerAccount)} to ${n(last.rowsPerAccount)} rows per account (target: no worse than linear, time × ≤ rows ×):
 
-| stage | time | time × | rows × | per-row ratio | no worse than linear |
-|---|---|---|---|---|---|
+| stage | time | time × | rows × | per-row ratio | no worse than linear | CPU time × |
+|---|---|---|---|---|---|---|
 ${[
-  ...STEPS.map((st) => line(st, stepSeconds(first, st), stepSeconds(last, st))),
+  ...STEPS.map((st) =>
+    line(st, stepSeconds(first, st), stepSeconds(last, st), [stepCpu(first, st), stepCpu(last, st)]),
+  ),
   line('total (wall)', first.nightly.process.seconds, last.nightly.process.seconds),
-  line('limit: bare fetch', ...limit((f) => f.limits.fetch.seconds)),
-  line('limit: read_json load', ...limit((f) => f.limits.load.seconds)),
-  line('limit: hand-written diff', ...limit((f) => f.limits.diff.seconds)),
+  line('limit: bare fetch', ...limit((f) => limitSeconds(f, 'fetch'))),
+  line('limit: read_json load', ...limit((f) => limitSeconds(f, 'load'))),
+  line('limit: hand-written diff', ...limit((f) => limitSeconds(f, 'diff'))),
 ].join('\n')}`;
 }
 

@@ -43,11 +43,12 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000000,5000000')
   .filter((n) => Number.isInteger(n) && n > 0);
 /**
  * Rounds at every size (env BENCH_SCALE_ROUNDS): a single nightly varies by up to a third between
- * runs, enough to flip a growth verdict either way. The round with the fastest total is kept, at
- * every size alike, so growth compares the fastest with the fastest (the fastest of three at 1M
- * against one run at 5M overstated it by the noise).
+ * runs, and a stage by more than its growth's distance from linear. Every size runs the same
+ * number, and each stage and limit is judged by its fastest round, so growth compares the fastest
+ * with the fastest (the fastest of three at 1M against one run at 5M overstated it by the noise;
+ * the stages of the round with the fastest total still carried the other stages' noise).
  */
-const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
   throw new Error(
     `BENCH_SCALE_ROUNDS "${process.env.BENCH_SCALE_ROUNDS}": expected a whole number of rounds, 1 or more`,
@@ -81,6 +82,8 @@ export interface StepFigure {
   seconds: number;
   /** Highest VmRSS sampled while the step ran (RSS does not shrink between steps). */
   peakRss: number | null;
+  /** CPU time the process used while the step ran (all threads), from the samples inside it. */
+  cpuSeconds: number | null;
   /** When the step started, epoch ms. */
   startedAt: number | null;
 }
@@ -122,6 +125,20 @@ export interface SizeFigures {
   limits: LimitFigures | null;
   /** Total wall time of every round run at this size, in order; these figures are the fastest's. */
   roundTotals: number[];
+  /** Every finished round's figures, in order: each stage and limit is judged by its fastest round. */
+  rounds: RoundSeconds;
+}
+
+/**
+ * Seconds of every finished round (nightly clean, limits measured), per step (wall and CPU) and
+ * per limit, in round order.
+ */
+export interface RoundSeconds {
+  steps: Record<string, number[]>;
+  cpu: Record<string, number[]>;
+  fetch: number[];
+  load: number[];
+  diff: number[];
 }
 
 interface ConfigFile {
@@ -171,22 +188,37 @@ function stepsOf(runDir: string | null, run: MeasuredProcess): StepFigure[] {
     if (!entry.step) continue;
     const at = Date.parse(entry.at);
     if (entry.event === 'step-start') {
-      steps.push({ step: entry.step, status: 'crashed', seconds: 0, peakRss: null, startedAt: at });
+      steps.push({
+        step: entry.step,
+        status: 'crashed',
+        seconds: 0,
+        peakRss: null,
+        cpuSeconds: null,
+        startedAt: at,
+      });
     } else if (entry.event === 'step-done') {
       const step = steps.find((s) => s.step === entry.step)!;
       step.status = entry.status ?? 'ok';
       step.seconds = entry.seconds ?? 0;
       ends.set(entry.step, at);
     } else if (entry.event === 'step-skipped') {
-      steps.push({ step: entry.step, status: 'skipped', seconds: 0, peakRss: null, startedAt: null });
+      steps.push({
+        step: entry.step,
+        status: 'skipped',
+        seconds: 0,
+        peakRss: null,
+        cpuSeconds: null,
+        startedAt: null,
+      });
     }
   }
   for (const step of steps) {
     if (step.startedAt === null) continue;
     const end = ends.get(step.step) ?? run.endedAt;
     if (step.status === 'crashed') step.seconds = (end - step.startedAt) / 1000;
-    const inside = run.rss.filter((r) => r.at >= step.startedAt! && r.at <= end).map((r) => r.bytes);
-    step.peakRss = inside.length > 0 ? Math.max(...inside) : null;
+    const inside = run.samples.filter((r) => r.at >= step.startedAt! && r.at <= end);
+    step.peakRss = inside.length > 0 ? Math.max(...inside.map((r) => r.bytes)) : null;
+    step.cpuSeconds = inside.length > 1 ? inside.at(-1)!.cpuSeconds - inside[0]!.cpuSeconds : null;
   }
   return steps;
 }
@@ -387,7 +419,7 @@ async function measureSize(rowsPerAccount: number): Promise<SizeFigures> {
     const accounts = config.accounts.map((a) => a.id);
     if (nightly.failure !== null || !summary) {
       note(`nightly failed: ${nightly.failure}`);
-      return { rowsPerAccount, accounts, nightly, limits: null, roundTotals: [nightly.process.seconds] };
+      return { rowsPerAccount, accounts, nightly, limits: null, ...oneRound(nightly, null) };
     }
     if (summary.accounts.some((a) => a.mode !== 'full')) {
       throw new Error('nightly --full did not read every account in full');
@@ -395,21 +427,62 @@ async function measureSize(rowsPerAccount: number): Promise<SizeFigures> {
     const transformStartedAt = nightly.steps.find((s) => s.step === 'transform')?.startedAt;
     if (!transformStartedAt) throw new Error(`${runDir}/run.log: no transform step`);
     const limits = await measureLimits(sandbox, configFile, config, summary, transformStartedAt, dir);
-    return { rowsPerAccount, accounts, nightly, limits, roundTotals: [nightly.process.seconds] };
+    return { rowsPerAccount, accounts, nightly, limits, ...oneRound(nightly, limits) };
   } finally {
     await sandbox?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The round whose nightly finished fastest (any finished one beats a failed one), with every round's total. */
-function fastestRound(rounds: readonly SizeFigures[]): SizeFigures {
+/** One round's own figures in the shape of several rounds' (a failed round has no seconds). */
+function oneRound(
+  nightly: NightlyFigures,
+  limits: LimitFigures | null,
+): Pick<SizeFigures, 'roundTotals' | 'rounds'> {
+  const rounds: RoundSeconds = { steps: {}, cpu: {}, fetch: [], load: [], diff: [] };
+  if (limits !== null) {
+    for (const step of nightly.steps) {
+      rounds.steps[step.step] = [step.seconds];
+      if (step.cpuSeconds !== null) rounds.cpu[step.step] = [step.cpuSeconds];
+    }
+    rounds.fetch.push(limits.fetch.seconds);
+    rounds.load.push(limits.load.seconds);
+    rounds.diff.push(limits.diff.seconds);
+  }
+  return { roundTotals: [nightly.process.seconds], rounds };
+}
+
+/**
+ * The rounds of one size as one figure: the round whose nightly finished fastest (any finished one
+ * beats a failed one) for the whole-run figures (memory, per account, discrepancies), and every
+ * round's seconds, so that each stage and limit can be judged by its own fastest round.
+ */
+function combineRounds(rounds: readonly SizeFigures[]): SizeFigures {
   const finished = rounds.filter((r) => r.limits !== null);
   const candidates = finished.length > 0 ? finished : rounds;
   const fastest = candidates.reduce((a, b) =>
     b.nightly.process.seconds < a.nightly.process.seconds ? b : a,
   );
-  return { ...fastest, roundTotals: rounds.map((r) => r.nightly.process.seconds) };
+  const concat = (pick: (r: RoundSeconds) => Record<string, number[]>) => {
+    const all: Record<string, number[]> = {};
+    for (const round of finished) {
+      for (const [key, seconds] of Object.entries(pick(round.rounds))) {
+        all[key] = [...(all[key] ?? []), ...seconds];
+      }
+    }
+    return all;
+  };
+  return {
+    ...fastest,
+    roundTotals: rounds.map((r) => r.nightly.process.seconds),
+    rounds: {
+      steps: concat((r) => r.steps),
+      cpu: concat((r) => r.cpu),
+      fetch: finished.flatMap((r) => r.rounds.fetch),
+      load: finished.flatMap((r) => r.rounds.load),
+      diff: finished.flatMap((r) => r.rounds.diff),
+    },
+  };
 }
 
 export async function scale(): Promise<string> {
@@ -425,7 +498,7 @@ export async function scale(): Promise<string> {
       if (ROUNDS > 1) note(`${rows.toLocaleString('en-US')} rows per account: round ${round} of ${ROUNDS}`);
       rounds.push(await measureSize(rows));
     }
-    sizes.push(fastestRound(rounds));
+    sizes.push(combineRounds(rounds));
   }
   const text = scaleMarkdown(sizes, {
     seed: SEED,
