@@ -14,7 +14,7 @@ describe('demo', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'unsub-demo-'));
     const run = spawnSync('bash', ['pipelines/demo.sh', '--rows', '150', '--dir', dir], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir() },
       encoding: 'utf8',
       timeout: 120_000,
     });

@@ -133,7 +133,11 @@ describe('extract', () => {
         const child = spawn(
           process.execPath,
           [BIN, '--config', sandbox.configFile, '--warehouse', file, 'extract', '--quiet'],
-          { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...sandbox.env }, stdio: 'ignore' },
+          {
+            cwd: REPO_ROOT,
+            env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...sandbox.env },
+            stdio: 'ignore',
+          },
         );
         await new Promise((r) => setTimeout(r, delayMs));
         child.kill('SIGKILL');

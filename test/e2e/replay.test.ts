@@ -262,7 +262,7 @@ describe('replay', () => {
     async function killedAt(point: string, config: string, warehouse: string, env: Record<string, string>) {
       const child = spawn(process.execPath, [BIN, '--config', config, '--warehouse', warehouse, ...apply], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', ...env, [CRASH_ENV]: point },
+        env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...env, [CRASH_ENV]: point },
         stdio: 'ignore',
       });
       const signal = await new Promise<NodeJS.Signals | null>((resolve) =>

@@ -84,7 +84,7 @@ function runAndKill(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, '--config', config, '--warehouse', warehouse, ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), ...env },
       stdio: 'ignore',
     });
     const startedAt = Date.now();
