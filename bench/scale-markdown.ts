@@ -79,7 +79,9 @@ child's wall time, start-up included. Peak RSS is the kernel's high-water mark \
 highest \`VmRSS\` sampled between the step's \`step-start\` and \`step-done\` in \`run.log\` (RSS does
 not shrink between steps, so a later step can show an earlier one's memory). A single nightly varies by up
 to a third from run to run, and one stage by more than its growth's distance from linear, so every
-size runs the same number of rounds (env \`BENCH_SCALE_ROUNDS\`, default 3), each with its limits.
+size runs the same number of rounds (env \`BENCH_SCALE_ROUNDS\`, default 3), each with its limits,
+the sizes taking turns (smallest to largest, then again) so that the machine's drift over the hour
+the benchmark takes is not read as growth.
 Each stage and each limit is the fastest of its rounds (every round's time is listed beside it), at
 every size alike, so growth compares the fastest with the fastest; the whole-run figures (total,
 peak RSS, RSS per step, the per-account table) are those of the round with the fastest total. CPU

@@ -44,8 +44,8 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000000,5000000')
 /**
  * Rounds at every size (env BENCH_SCALE_ROUNDS): a single nightly varies by up to a third between
  * runs, and a stage by more than its growth's distance from linear. Every size runs the same
- * number, and each stage and limit is judged by its fastest round, so growth compares the fastest
- * with the fastest (the fastest of three at 1M against one run at 5M overstated it by the noise;
+ * number, the sizes taking turns, and each stage and limit is judged by its fastest round, so
+ * growth compares the fastest with the fastest (the fastest of three at 1M against one run at 5M overstated it by the noise;
  * the stages of the round with the fastest total still carried the other stages' noise).
  */
 const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 3);
@@ -491,15 +491,17 @@ export async function scale(): Promise<string> {
   if (!existsSync(path.join(REPO, 'dist', 'pipelines', 'cli.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (make bench does) before the scale benchmark');
   }
-  const sizes: SizeFigures[] = [];
-  for (const rows of SIZES) {
-    const rounds: SizeFigures[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
+  // Rounds go size after size (1M, 5M, 1M, 5M…), not all of one size first: the machine's speed
+  // drifts over the hour the benchmark takes (other work on the host, its page cache), and drift
+  // between the sizes would read as growth.
+  const rounds: SizeFigures[][] = SIZES.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [i, rows] of SIZES.entries()) {
       if (ROUNDS > 1) note(`${rows.toLocaleString('en-US')} rows per account: round ${round} of ${ROUNDS}`);
-      rounds.push(await measureSize(rows));
+      rounds[i]!.push(await measureSize(rows));
     }
-    sizes.push(combineRounds(rounds));
   }
+  const sizes = rounds.map(combineRounds);
   const text = scaleMarkdown(sizes, {
     seed: SEED,
     leftOut: LEFT_OUT,
