@@ -45,8 +45,9 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000000,5000000')
  * Rounds at every size (env BENCH_SCALE_ROUNDS): a single nightly varies by up to a third between
  * runs, and a stage by more than its growth's distance from linear. Every size runs the same
  * number, the sizes taking turns, and each stage and limit is judged by its fastest round, so
- * growth compares the fastest with the fastest (the fastest of three at 1M against one run at 5M overstated it by the noise;
- * the stages of the round with the fastest total still carried the other stages' noise).
+ * growth compares the fastest with the fastest (the fastest of three at 1M against one run at 5M
+ * overstated it by the noise; the stages of the round with the fastest total still carried the
+ * other stages' noise).
  */
 const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 3);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
