@@ -564,16 +564,21 @@ async function extractAndTransform(
   const transform = await steps.run('transform', () => transformInRun(warehouse, runId, config, {}));
   const newByAccount = new Map<string, number>();
   const delta = new Map<string, { new: number; resolved: number }>();
-  if (transform !== undefined) {
-    const fresh = await warehouse.allJson<{ account_id: string; n: string }>(
-      sqlFile('nightly', 'new_suppressions'),
-      { run_id: runId },
-    );
-    for (const row of fresh) newByAccount.set(row.account_id, Number(row.n));
-    const rows = await warehouse.allJson<{ group_id: string; new: string; resolved: string }>(
-      sqlFile('nightly', 'discrepancy_delta'),
-    );
-    for (const row of rows) delta.set(row.group_id, { new: Number(row.new), resolved: Number(row.resolved) });
+  try {
+    if (transform !== undefined) {
+      const fresh = await warehouse.allJson<{ account_id: string; n: string }>(
+        sqlFile('nightly', 'new_suppressions'),
+        { run_id: runId },
+      );
+      for (const row of fresh) newByAccount.set(row.account_id, Number(row.n));
+      const rows = await warehouse.allJson<{ group_id: string; new: string; resolved: string }>(
+        sqlFile('nightly', 'discrepancy_delta'),
+      );
+      for (const row of rows)
+        delta.set(row.group_id, { new: Number(row.new), resolved: Number(row.resolved) });
+    }
+  } finally {
+    await warehouse.run(sqlFile('nightly', 'teardown'));
   }
 
   const accounts: AccountSummary[] = extracted.map((r) => ({

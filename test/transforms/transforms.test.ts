@@ -136,9 +136,11 @@ function transform(
   warehouse: Warehouse,
   c: Pick<Case, 'accounts' | 'groups' | 'allowIncomplete'>,
   runId = 'tx-run',
+  keepWorkTables = false,
 ) {
   return runTransforms(warehouse, {
     runId,
+    keepWorkTables,
     now: NOW,
     allowIncomplete: c.allowIncomplete ?? false,
     accounts: c.accounts.map((a) => ({
@@ -861,6 +863,45 @@ describe('transforms, rows in → rows out', () => {
   });
 });
 
+/** Every temporary table, view and macro of the connection, e.g. `table t_addresses`. */
+async function temporaryObjects(warehouse: Warehouse): Promise<string[]> {
+  const rows = await warehouse.allJson<{ object: string }>(
+    `SELECT 'table ' || table_name AS object FROM duckdb_tables() WHERE temporary
+     UNION ALL SELECT 'view ' || view_name FROM duckdb_views() WHERE temporary AND NOT internal
+     UNION ALL SELECT DISTINCT 'macro ' || function_name FROM duckdb_functions() WHERE database_name = 'temp'
+     ORDER BY 1`,
+  );
+  return rows.map((r) => r.object);
+}
+
+describe('the transform leaves no temporary work in the connection', () => {
+  const c = CASES.find((x) => x.name.startsWith('union and mirror diffs'))!;
+
+  it('after a transform that published', async () => {
+    const warehouse = await freshWarehouse();
+    await stage(warehouse, c.accounts, c.extractions);
+    const before = await temporaryObjects(warehouse);
+    await transform(warehouse, c);
+    expect(await temporaryObjects(warehouse)).toEqual(before);
+    // The same transform told to keep its work shows what would otherwise be left (and that the
+    // query above sees temporary objects at all).
+    await transform(warehouse, c, 'kept', true);
+    expect(await temporaryObjects(warehouse)).toEqual(
+      expect.arrayContaining(['table cfg_accounts', 'table t_addresses', 'view t_source_rows']),
+    );
+  });
+
+  it('after a transform that failed half way', async () => {
+    const warehouse = await freshWarehouse();
+    await stage(warehouse, c.accounts, c.extractions);
+    const before = await temporaryObjects(warehouse);
+    await expect(
+      transform(warehouse, { ...c, accounts: c.accounts.map((a) => ({ ...a, timezone: 'Not/AZone' })) }),
+    ).rejects.toThrow(/transforms\/041_suppressions_by_account\.sql/);
+    expect(await temporaryObjects(warehouse)).toEqual(before);
+  });
+});
+
 describe('audits: each finds the violation it exists for', () => {
   const c = CASES.find((x) => x.name.startsWith('union and mirror diffs'))!;
   const auditNamed = (name: string) => {
@@ -878,7 +919,7 @@ describe('audits: each finds the violation it exists for', () => {
   async function violationsAfter(audit: string, corrupt: (w: Warehouse) => Promise<unknown>) {
     const warehouse = await freshWarehouse();
     await stage(warehouse, c.accounts, c.extractions);
-    await transform(warehouse, c);
+    await transform(warehouse, c, 'tx-run', true);
     for (const table of ['rejects', 'suppressions_state', 'suppression_source_runs', 'discrepancies']) {
       await warehouse.run(`CREATE TABLE ${table}_next AS SELECT * FROM ${table}`);
     }
@@ -930,7 +971,7 @@ describe('audits: each finds the violation it exists for', () => {
   it('extract_windows_no_overlap: two completed windows of one run overlap, and the transform refuses', async () => {
     const warehouse = await freshWarehouse();
     await stage(warehouse, c.accounts, c.extractions);
-    await transform(warehouse, c, 'before');
+    await transform(warehouse, c, 'before', true);
     const runId = (
       await warehouse.allJson<{ run_id: string }>("SELECT run_id FROM extractions WHERE account_id = 'sg'")
     )[0]!.run_id;
