@@ -552,34 +552,9 @@ async function extractAndTransform(
     return { accounts: [], transform: undefined, groups: [], newDiscrepancies: 0 };
   }
 
-  const hadDiscrepancies = await relationExists(warehouse, 'discrepancies');
-  await warehouse.run(
-    sqlFile('nightly', hadDiscrepancies ? 'previous_discrepancies' : 'no_previous_discrepancies'),
+  const { transform, newByAccount, delta } = await warehouse.withScratch(() =>
+    transformWithDelta(warehouse, runId, config, steps),
   );
-  if (await relationExists(warehouse, 'suppressions')) {
-    await warehouse.run(sqlFile('nightly', 'previous_suppressions'), { run_id: runId });
-  } else {
-    await warehouse.run(sqlFile('nightly', 'no_previous_suppressions'));
-  }
-  const transform = await steps.run('transform', () => transformInRun(warehouse, runId, config, {}));
-  const newByAccount = new Map<string, number>();
-  const delta = new Map<string, { new: number; resolved: number }>();
-  try {
-    if (transform !== undefined) {
-      const fresh = await warehouse.allJson<{ account_id: string; n: string }>(
-        sqlFile('nightly', 'new_suppressions'),
-        { run_id: runId },
-      );
-      for (const row of fresh) newByAccount.set(row.account_id, Number(row.n));
-      const rows = await warehouse.allJson<{ group_id: string; new: string; resolved: string }>(
-        sqlFile('nightly', 'discrepancy_delta'),
-      );
-      for (const row of rows)
-        delta.set(row.group_id, { new: Number(row.new), resolved: Number(row.resolved) });
-    }
-  } finally {
-    await warehouse.run(sqlFile('nightly', 'teardown'));
-  }
 
   const accounts: AccountSummary[] = extracted.map((r) => ({
     ...extractionCounts(r),
@@ -606,6 +581,38 @@ async function extractAndTransform(
     groups,
     newDiscrepancies: groups.reduce((n, g) => n + g.new, 0),
   };
+}
+
+/**
+ * The transform step, with what the summary needs besides it: per account the suppressions that
+ * are new tonight, per group the discrepancies new and resolved since the previous transform (read
+ * against temp copies of the previous results, taken first; the caller's withScratch drops them).
+ */
+async function transformWithDelta(warehouse: Warehouse, runId: string, config: Config, steps: Steps) {
+  const hadDiscrepancies = await relationExists(warehouse, 'discrepancies');
+  await warehouse.run(
+    sqlFile('nightly', hadDiscrepancies ? 'previous_discrepancies' : 'no_previous_discrepancies'),
+  );
+  if (await relationExists(warehouse, 'suppressions')) {
+    await warehouse.run(sqlFile('nightly', 'previous_suppressions'), { run_id: runId });
+  } else {
+    await warehouse.run(sqlFile('nightly', 'no_previous_suppressions'));
+  }
+  const transform = await steps.run('transform', () => transformInRun(warehouse, runId, config, {}));
+  const newByAccount = new Map<string, number>();
+  const delta = new Map<string, { new: number; resolved: number }>();
+  if (transform !== undefined) {
+    const fresh = await warehouse.allJson<{ account_id: string; n: string }>(
+      sqlFile('nightly', 'new_suppressions'),
+      { run_id: runId },
+    );
+    for (const row of fresh) newByAccount.set(row.account_id, Number(row.n));
+    const rows = await warehouse.allJson<{ group_id: string; new: string; resolved: string }>(
+      sqlFile('nightly', 'discrepancy_delta'),
+    );
+    for (const row of rows) delta.set(row.group_id, { new: Number(row.new), resolved: Number(row.resolved) });
+  }
+  return { transform, newByAccount, delta };
 }
 
 async function relationExists(warehouse: Warehouse, name: string): Promise<boolean> {

@@ -159,11 +159,12 @@ export async function planPatches(options: PlanOptions): Promise<PlanResult> {
   const now = options.now ?? new Date();
   const patchRoot = path.resolve(options.outDir ?? config.outDir, runId, 'patches');
   await requireTransformTables(warehouse);
-  await warehouse.run(sqlFile('plan', 'add_candidates'));
-  await warehouse.run(sqlFile('plan', 'delete_candidates'));
-  try {
+  // The candidate macros are dropped when planning ends: a caller may keep the connection.
+  return warehouse.withScratch(async () => {
+    await warehouse.run(sqlFile('plan', 'add_candidates'));
+    await warehouse.run(sqlFile('plan', 'delete_candidates'));
     // The candidates' ORDER BY is DuckDB's to buffer: under the heavy steps' limit it spills.
-    return await warehouse.withSettings({ memoryLimit: configuredMemoryLimit() }, async () => {
+    return warehouse.withSettings({ memoryLimit: configuredMemoryLimit() }, async () => {
       const groups: GroupPlan[] = [];
       for (const group of options.groups) {
         const plan = await planGroup(warehouse, config, group, options);
@@ -174,9 +175,7 @@ export async function planPatches(options: PlanOptions): Promise<PlanResult> {
       }
       return { run_id: runId, patchRoot, groups };
     });
-  } finally {
-    await warehouse.run(sqlFile('plan', 'teardown'));
-  }
+  });
 }
 
 async function requireTransformTables(warehouse: Warehouse): Promise<void> {

@@ -256,8 +256,8 @@ export async function withReportSession<T>(
     );
   }
 
-  await warehouse.run(reportSql('setup'));
-  try {
+  return warehouse.withScratch(async () => {
+    await warehouse.run(reportSql('setup'));
     await warehouse.run('INSERT INTO report_params VALUES ($1, $2)', [groupId ?? null, htmlLimit]);
     for (const [idx, id] of configAccounts.entries()) {
       await warehouse.run('INSERT INTO report_accounts VALUES ($1, $2)', [id, idx]);
@@ -283,14 +283,12 @@ export async function withReportSession<T>(
       evidence: await readEvidence(warehouse),
       totals: await readTotals(warehouse, params),
     };
-    return await fn({
+    return fn({
       inputs,
       discrepancyBatches: () => streamDiscrepancies(warehouse, all),
       rejectBatches: () => warehouse.streamJson<RejectRow>(reportSql('rejects'), all),
     });
-  } finally {
-    await warehouse.run(reportSql('teardown'));
-  }
+  });
 }
 
 async function readEvidence(warehouse: Warehouse): Promise<EvidenceJson> {

@@ -7,8 +7,9 @@
  *  * audit: every `transforms/audits/*.sql`, on what was built;
  *  * publish: the files whose header says `-- phase: publish` (they come last), in ONE short
  *    transaction: renames `<name>_next` to `<name>` and records the new event snapshots.
- * Last, after success and failure alike, `transforms/teardown.sql` drops the temporary work
- * (input and temp tables), so a connection the caller keeps does not carry it into later steps.
+ * Everything runs inside {@link Warehouse.withScratch}: after success and failure alike the
+ * temporary work (input and temp tables) is dropped, so a connection the caller keeps does not
+ * carry it into later steps.
  * Any failure before publishing (a statement, or an audit returning a row) runs cleanup.sql and
  * leaves the previous derived tables (`suppressions`, `rejects`, `discrepancies`,
  * `group_status`, `discrepancy_summary`, `suppression_events`, …) in place.
@@ -19,7 +20,7 @@
  * The SQL files hold no values: what varies (run id, clock, zones, groups) arrives through the
  * temp tables `transform_params`, `cfg_accounts`, `cfg_groups` and `cfg_group_members`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UnsubReconError } from '../extractors/core/errors.js';
 import { locateSource } from '../extractors/core/source-files.js';
@@ -149,21 +150,14 @@ function readSql(dir: string, pattern: RegExp): SqlFile[] {
   return readdirSync(dir)
     .filter((file) => pattern.test(file))
     .sort()
-    .map((name) => sqlFile(dir, name));
+    .map((name) => {
+      const sql = readFileSync(`${dir}/${name}`, 'utf8');
+      return { name, sql, publish: PUBLISH_PHASE.test(sql) };
+    });
 }
 
-function sqlFile(dir: string, name: string): SqlFile {
-  const sql = readFileSync(`${dir}/${name}`, 'utf8');
-  return { name, sql, publish: PUBLISH_PHASE.test(sql) };
-}
-
-/** The transform files in run order, the audits, the cleanup and the teardown. */
-export function loadTransforms(): {
-  transforms: SqlFile[];
-  audits: SqlFile[];
-  cleanup: SqlFile;
-  teardown: SqlFile;
-} {
+/** The transform files in run order, the audits, and the cleanup. */
+export function loadTransforms(): { transforms: SqlFile[]; audits: SqlFile[]; cleanup: SqlFile } {
   const dir = transformsDir();
   const transforms = readSql(dir, /^\d{3}_[a-z0-9_]+\.sql$/);
   const firstPublish = transforms.findIndex((f) => f.publish);
@@ -174,17 +168,10 @@ export function loadTransforms(): {
       `transforms/${late.name} comes after a publish file; publish files must come last`,
     );
   }
-  const named = (file: string): SqlFile => {
-    if (!existsSync(`${dir}/${file}`))
-      throw new TransformError('TRANSFORM_FAILED', `transforms/${file} not found in ${dir}`);
-    return sqlFile(dir, file);
-  };
-  return {
-    transforms,
-    audits: readSql(`${dir}/audits`, /\.sql$/),
-    cleanup: named('cleanup.sql'),
-    teardown: named('teardown.sql'),
-  };
+  const [cleanup] = readSql(dir, /^cleanup\.sql$/);
+  if (cleanup === undefined)
+    throw new TransformError('TRANSFORM_FAILED', `transforms/cleanup.sql not found in ${dir}`);
+  return { transforms, audits: readSql(`${dir}/audits`, /\.sql$/), cleanup };
 }
 
 /**
@@ -215,7 +202,7 @@ export async function runTransforms(
     }
   }
   const memoryLimit = inputs.memoryLimit ?? configuredMemoryLimit();
-  const { transforms, audits, cleanup, teardown } = loadTransforms();
+  const { transforms, audits, cleanup } = loadTransforms();
   const timings: StepTiming[] = [];
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -229,16 +216,14 @@ export async function runTransforms(
     });
     return value;
   };
-  try {
+  const transform = async (): Promise<TransformOutcome> => {
     // Insertion order means nothing for these tables; not keeping it lets DuckDB write in parallel.
     await warehouse.withSettings({ memoryLimit, preserveInsertionOrder: false }, () =>
       buildAuditPublish(warehouse, inputs, { transforms, audits, cleanup }, timed),
     );
     return { ...(await outcome(warehouse, transforms, audits)), timings };
-  } finally {
-    // Best effort: what a failed drop leaves costs memory until the connection closes, not results.
-    if (!inputs.keepWorkTables) await warehouse.run(teardown.sql).catch(() => undefined);
-  }
+  };
+  return inputs.keepWorkTables ? transform() : warehouse.withScratch(transform);
 }
 
 async function buildAuditPublish(

@@ -361,6 +361,45 @@ export class Warehouse {
     }
   }
 
+  /**
+   * Runs `work`, then drops every temporary table, view and macro created while it ran, after
+   * success and failure alike. A step's scratch work would otherwise stay in the connection, and
+   * under its memory limit, for the steps that follow on it (nightly: transform, report, plan).
+   * Temporary objects that existed before are left as they are, so scopes nest.
+   * When `work` fails its error is the one thrown; a drop failing then is ignored (what it leaves
+   * costs memory until the connection closes).
+   */
+  async withScratch<T>(work: () => Promise<T>): Promise<T> {
+    const before = new Set((await this.temporaryObjects()).map(scratchKey));
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      await this.dropScratch(before).catch(() => undefined);
+      throw error;
+    }
+    await this.dropScratch(before);
+    return result;
+  }
+
+  private async temporaryObjects(): Promise<ScratchObject[]> {
+    return this.allJson<ScratchObject>(
+      `SELECT 'TABLE' AS kind, table_name AS name FROM duckdb_tables() WHERE temporary
+       UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
+       UNION ALL SELECT DISTINCT CASE function_type WHEN 'table_macro' THEN 'MACRO TABLE' ELSE 'MACRO' END,
+                                 function_name
+                 FROM duckdb_functions() WHERE database_name = 'temp'`,
+    );
+  }
+
+  private async dropScratch(keep: ReadonlySet<string>): Promise<void> {
+    for (const object of await this.temporaryObjects()) {
+      if (keep.has(scratchKey(object))) continue;
+      // Names from DuckDB's own catalog, quoted; `temp.main.` so a table of the same name stays.
+      await this.run(`DROP ${object.kind} IF EXISTS temp.main.${quoteIdent(object.name)}`);
+    }
+  }
+
   /** The highest migration version recorded in the file. */
   async schemaVersion(): Promise<number> {
     const rows = await this.all<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
@@ -575,6 +614,14 @@ export function defaultMemoryLimit(machineBytes: number = totalmem()): string {
   const halfMiB = Math.floor(machineBytes / 2 / 2 ** 20);
   return halfMiB >= 3 * 1024 ? '3GiB' : `${halfMiB}MiB`;
 }
+
+/** A temporary object of the connection, as {@link Warehouse.withScratch} drops it. */
+interface ScratchObject {
+  kind: 'TABLE' | 'VIEW' | 'MACRO' | 'MACRO TABLE';
+  name: string;
+}
+
+const scratchKey = (o: ScratchObject) => `${o.kind} ${o.name}`;
 
 /** A size DuckDB's `memory_limit` takes: digits and a unit (`1.5GB`, `800MB`, `2GiB`). */
 export function isMemoryLimit(value: string): boolean {

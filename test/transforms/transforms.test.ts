@@ -14,6 +14,7 @@ import {
   type TransformGroup,
   type TransformOutcome,
 } from '../../transforms/run.js';
+import { temporaryObjects } from '../helpers/temporary-objects.js';
 
 interface RowIn {
   email: string;
@@ -862,17 +863,6 @@ describe('transforms, rows in → rows out', () => {
     expect(after.map((r) => r.email_norm)).toEqual(['a@example.com', 'b@example.com']);
   });
 });
-
-/** Every temporary table, view and macro of the connection, e.g. `table t_addresses`. */
-async function temporaryObjects(warehouse: Warehouse): Promise<string[]> {
-  const rows = await warehouse.allJson<{ object: string }>(
-    `SELECT 'table ' || table_name AS object FROM duckdb_tables() WHERE temporary
-     UNION ALL SELECT 'view ' || view_name FROM duckdb_views() WHERE temporary AND NOT internal
-     UNION ALL SELECT DISTINCT 'macro ' || function_name FROM duckdb_functions() WHERE database_name = 'temp'
-     ORDER BY 1`,
-  );
-  return rows.map((r) => r.object);
-}
 
 describe('the transform leaves no temporary work in the connection', () => {
   const c = CASES.find((x) => x.name.startsWith('union and mirror diffs'))!;

@@ -21,6 +21,7 @@ import {
   quoteIdent,
   Warehouse,
 } from '../../../../extractors/core/warehouse.js';
+import { temporaryObjects } from '../../../helpers/temporary-objects.js';
 
 let dir: string;
 let file: string;
@@ -467,6 +468,50 @@ describe('queries', () => {
       warehouse.withSettings({ memoryLimit: '300MB' }, () => warehouse.withSettings({}, settings)),
     ).rejects.toThrow(/inside another/);
     expect(await settings()).toEqual(before);
+  });
+
+  it('drops the temporary objects a scope made, after success and failure, and keeps the rest', async () => {
+    const warehouse = await openWrite();
+    await warehouse.run('CREATE TEMP TABLE kept_before (a INTEGER)');
+    const makeScratch = async (suffix: string) => {
+      await warehouse.run(`CREATE TEMP TABLE scratch_${suffix} (a INTEGER)`);
+      // A temp table named as a persistent one: only the temporary one may go.
+      await warehouse.run('CREATE TEMP TABLE runs (a INTEGER)');
+      await warehouse.run(`CREATE TEMP VIEW scratch_view_${suffix} AS SELECT 1 AS one`);
+      await warehouse.run(`CREATE TEMP MACRO scratch_macro_${suffix}(x) AS x + 1`);
+      await warehouse.run(`CREATE TEMP MACRO scratch_table_macro_${suffix}() AS TABLE SELECT 1 AS one`);
+      await warehouse.run(`CREATE TABLE persistent_${suffix} (a INTEGER)`);
+      return temporaryObjects(warehouse);
+    };
+    const inside = await warehouse.withScratch(() => makeScratch('ok'));
+    expect(inside).toEqual([
+      'macro scratch_macro_ok',
+      'macro scratch_table_macro_ok',
+      'table kept_before',
+      'table runs',
+      'table scratch_ok',
+      'view scratch_view_ok',
+    ]);
+    expect(await temporaryObjects(warehouse)).toEqual(['table kept_before']);
+    await expect(
+      warehouse.withScratch(async () => {
+        await makeScratch('failed');
+        throw new Error('step failed');
+      }),
+    ).rejects.toThrow('step failed');
+    expect(await temporaryObjects(warehouse)).toEqual(['table kept_before']);
+    // Persistent objects made inside a scope stay, and so does the persistent table `runs`.
+    const persistent = await warehouse.allJson<{ table_name: string }>(
+      "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name IN ('runs', 'persistent_ok', 'persistent_failed') ORDER BY 1",
+    );
+    expect(persistent.map((t) => t.table_name)).toEqual(['persistent_failed', 'persistent_ok', 'runs']);
+    // Scopes nest: the inner one drops only its own; the outer one, what is left of its own.
+    await warehouse.withScratch(async () => {
+      await warehouse.run('CREATE TEMP TABLE outer_scratch (a INTEGER)');
+      await warehouse.withScratch(() => warehouse.run('CREATE TEMP TABLE inner_scratch (a INTEGER)'));
+      expect(await temporaryObjects(warehouse)).toEqual(['table kept_before', 'table outer_scratch']);
+    });
+    expect(await temporaryObjects(warehouse)).toEqual(['table kept_before']);
   });
 
   it("takes the heavy steps' memory limit from UNSUB_RECON_MEMORY_LIMIT, else 3 GiB or half the machine", () => {
